@@ -1,0 +1,62 @@
+//! The context that expressions see: the chain of outputs from the trigger to the input.
+//!
+//! Storage keeps one output per event plus a parent pointer (DESIGN §3.3); in memory the same
+//! shape is an `Arc` linked list, so a thousand exploded items share one copy of the chain
+//! above them.
+
+use std::sync::{Arc, OnceLock};
+
+use serde_json::Value;
+
+/// One event's output, linked to its parent event's node.
+#[derive(Debug)]
+pub struct ContextNode {
+    /// The id of the action that emitted the event.
+    pub action: Arc<str>,
+    /// The event's output.
+    pub output: Arc<Value>,
+    /// The node of the event this one was computed from; `None` for the trigger event.
+    pub parent: Option<Arc<ContextNode>>,
+    /// The output converted for the expression engine, built on first use.
+    converted: OnceLock<minijinja::Value>,
+}
+
+impl ContextNode {
+    pub fn new(action: impl Into<Arc<str>>, output: Arc<Value>, parent: Option<Arc<ContextNode>>) -> Arc<Self> {
+        Arc::new(Self {
+            action: action.into(),
+            output,
+            parent,
+            converted: OnceLock::new(),
+        })
+    }
+
+    /// The nearest node (this one or an ancestor) emitted by `action`.
+    pub fn find(&self, action: &str) -> Option<&ContextNode> {
+        let mut node = Some(self);
+        while let Some(n) = node {
+            if &*n.action == action {
+                return Some(n);
+            }
+            node = n.parent.as_deref();
+        }
+        None
+    }
+
+    /// The output as an expression value, converted once.
+    pub fn value(&self) -> &minijinja::Value {
+        self.converted
+            .get_or_init(|| minijinja::Value::from(minijinja::value::Serde(&*self.output)))
+    }
+
+    /// Action ids from this node up to the trigger, nearest first.
+    pub fn actions(&self) -> Vec<Arc<str>> {
+        let mut out = Vec::new();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            out.push(n.action.clone());
+            node = n.parent.as_deref();
+        }
+        out
+    }
+}
