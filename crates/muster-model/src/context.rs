@@ -8,9 +8,13 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
+use crate::ids::EventId;
+
 /// One event's output, linked to its parent event's node.
 #[derive(Debug)]
 pub struct ContextNode {
+    /// The event this node holds the output of.
+    pub event: EventId,
     /// The id of the action that emitted the event.
     pub action: Arc<str>,
     /// The event's output.
@@ -22,8 +26,14 @@ pub struct ContextNode {
 }
 
 impl ContextNode {
-    pub fn new(action: impl Into<Arc<str>>, output: Arc<Value>, parent: Option<Arc<ContextNode>>) -> Arc<Self> {
+    pub fn new(
+        event: EventId,
+        action: impl Into<Arc<str>>,
+        output: Arc<Value>,
+        parent: Option<Arc<ContextNode>>,
+    ) -> Arc<Self> {
         Arc::new(Self {
+            event,
             action: action.into(),
             output,
             parent,
