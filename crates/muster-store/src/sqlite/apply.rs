@@ -94,10 +94,23 @@ fn start_run_into(conn: &Connection, start: &StartRun, effects: &mut Effects) ->
         )?;
     }
     apply_delta(conn, run.id, delta, Reason::Keep, now, effects)?;
-    if !start.tasks.is_empty() {
-        effects.tasks_due = true;
-    }
+    note_new_tasks(&start.tasks, effects);
     Ok(())
+}
+
+/// Records in `effects` whether new tasks wait for any worker or for a time.
+fn note_new_tasks(tasks: &[NewTask], effects: &mut Effects) {
+    for task in tasks {
+        match &task.state {
+            NewTaskState::Ready { .. } => effects.tasks_due = true,
+            NewTaskState::Waiting {
+                run_at: Some(at), ..
+            } => {
+                effects.next_due = Some(effects.next_due.map_or(*at, |d| d.min(*at)));
+            }
+            NewTaskState::Claimed { .. } | NewTaskState::Waiting { run_at: None, .. } => {}
+        }
+    }
 }
 
 fn insert_event(
@@ -226,9 +239,7 @@ pub fn complete(conn: &Connection, completion: &Completion) -> Result<Effects> {
                     &mut delta,
                 )?;
             }
-            if !tasks.is_empty() {
-                effects.tasks_due = true;
-            }
+            note_new_tasks(tasks, &mut effects);
             if let Some(output) = run_output {
                 conn.prepare_cached("UPDATE runs SET output = ?2 WHERE id = ?1")?
                     .execute(params![run.to_string(), output])?;
@@ -398,12 +409,7 @@ fn apply_group_ops(
                         now,
                         delta,
                     )?;
-                    if let NewTaskState::Waiting {
-                        run_at: Some(at), ..
-                    } = flush_task.state
-                    {
-                        effects.next_due = Some(effects.next_due.map_or(at, |d| d.min(at)));
-                    }
+                    note_new_tasks(std::slice::from_ref(flush_task), effects);
                     flush_task.id.to_string()
                 } else {
                     conn.prepare_cached("SELECT flush_task FROM groups WHERE key = ?1")?
