@@ -1,1 +1,31 @@
-//! placeholder
+//! The Muster engine: the run state machine on top of a [`muster_store::Store`], the worker
+//! that claims and executes tasks, schedules, retention, and the [`Action`] trait through
+//! which it knows action types.
+//!
+//! The engine knows actions only through the trait and a [`Registry`]; adding an action type
+//! is one file in `muster-actions` plus one line in its registry.
+
+mod action;
+mod compiled;
+mod context;
+mod engine;
+mod error;
+mod execute;
+mod inputs;
+mod playbooks;
+mod poller;
+mod registry;
+mod retention;
+mod retry;
+mod scheduler;
+mod watch;
+
+pub use action::{Action, ActionError, ActionSpec, Emission, ErrorClass, Outcome, Wait};
+pub use compiled::{CompiledAction, CompiledPlaybook};
+pub use context::{ActionContext, Services, TaskInfo, to_value};
+pub use engine::{Engine, EngineConfig, Installed, TriggerRequest};
+pub use error::EngineError;
+pub use inputs::apply_inputs;
+pub use playbooks::HookRoute;
+pub use registry::Registry;
+pub use watch::RunResult;

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use async_trait::async_trait;
-use muster_model::{EventId, RunId};
+use muster_model::{EventId, RunId, TaskId};
 use tokio::sync::oneshot;
 
 use crate::records::*;
@@ -76,8 +76,8 @@ pub trait Store: Send + Sync + 'static {
     fn complete(&self, completion: Completion) -> CommitTicket<Effects>;
     /// Claims up to `limit` due tasks for `worker` until `lease_until`.
     fn claim(&self, worker: &str, limit: u32, lease_until: i64, now: i64) -> CommitTicket<Claimed>;
-    /// Extends the leases of every task `worker` holds; returns how many.
-    fn heartbeat(&self, worker: &str, lease_until: i64) -> CommitTicket<u64>;
+    /// Extends the leases of `tasks` held by `worker`; returns how many are still held.
+    fn heartbeat(&self, worker: &str, tasks: Vec<TaskId>, lease_until: i64) -> CommitTicket<u64>;
     /// Releases every claim `worker` holds (graceful shutdown).
     fn release(&self, worker: &str) -> CommitTicket<u64>;
     /// Cancels a run that is not finished, its pending tasks and its child runs.
@@ -104,6 +104,8 @@ pub trait Store: Send + Sync + 'static {
     async fn group_items(&self, key: &str) -> Result<Vec<serde_json::Value>>;
     async fn state(&self, scope: &str, key: &str, now: i64) -> Result<Option<StateEntry>>;
     async fn schedules(&self) -> Result<Vec<ScheduleRecord>>;
+    /// Names of playbooks that have finished runs (including deleted playbooks).
+    async fn playbook_names_with_runs(&self) -> Result<Vec<String>>;
     async fn queue_stats(&self, now: i64) -> Result<QueueStats>;
     /// Run counts by status, for metrics.
     async fn run_counts(&self) -> Result<Vec<(RunStatus, u64)>>;

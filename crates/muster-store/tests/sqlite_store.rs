@@ -212,8 +212,19 @@ async fn heartbeats_keep_leases_and_release_returns_tasks() {
     let (_dir, store) = open();
     start(&store, &["a"]).await;
     let now = now_millis();
-    store.claim(WORKER, 10, now - 1, now).await.unwrap();
-    assert_eq!(store.heartbeat(WORKER, now + LEASE).await.unwrap(), 1);
+    let held = store.claim(WORKER, 10, now - 1, now).await.unwrap().tasks;
+    let ids = held.iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(
+        store
+            .heartbeat(WORKER, ids.clone(), now + LEASE)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.heartbeat("worker-b", ids, now + LEASE).await.unwrap(),
+        0
+    );
     assert!(
         store
             .claim("worker-b", 10, now + LEASE, now)

@@ -745,13 +745,20 @@ pub fn claim(
     Ok(claimed)
 }
 
-pub fn heartbeat(conn: &Connection, worker: &str, lease_until: Millis) -> Result<u64> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE tasks SET lease_until = ?2 WHERE status = 'claimed' AND lease_owner = ?1",
-        )?
-        .execute(params![worker, lease_until])?;
-    Ok(n as u64)
+pub fn heartbeat(
+    conn: &Connection,
+    worker: &str,
+    tasks: &[TaskId],
+    lease_until: Millis,
+) -> Result<u64> {
+    let mut statement = conn.prepare_cached(
+        "UPDATE tasks SET lease_until = ?3 WHERE id = ?1 AND status = 'claimed' AND lease_owner = ?2",
+    )?;
+    let mut held = 0;
+    for task in tasks {
+        held += statement.execute(params![task.to_string(), worker, lease_until])?;
+    }
+    Ok(held as u64)
 }
 
 pub fn release(conn: &Connection, worker: &str, now: Millis) -> Result<u64> {

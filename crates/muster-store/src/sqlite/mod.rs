@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use muster_model::{EventId, RunId};
+use muster_model::{EventId, RunId, TaskId};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
@@ -254,9 +254,9 @@ impl Store for SqliteStore {
         self.write(move |conn| apply::claim(conn, &worker, limit, lease_until, now))
     }
 
-    fn heartbeat(&self, worker: &str, lease_until: i64) -> CommitTicket<u64> {
+    fn heartbeat(&self, worker: &str, tasks: Vec<TaskId>, lease_until: i64) -> CommitTicket<u64> {
         let worker = worker.to_string();
-        self.write(move |conn| apply::heartbeat(conn, &worker, lease_until))
+        self.write(move |conn| apply::heartbeat(conn, &worker, &tasks, lease_until))
     }
 
     fn release(&self, worker: &str) -> CommitTicket<u64> {
@@ -321,6 +321,10 @@ impl Store for SqliteStore {
 
     async fn schedules(&self) -> Result<Vec<ScheduleRecord>> {
         self.read(read::schedules).await
+    }
+
+    async fn playbook_names_with_runs(&self) -> Result<Vec<String>> {
+        self.read(read::playbook_names_with_runs).await
     }
 
     async fn queue_stats(&self, now: i64) -> Result<QueueStats> {

@@ -237,3 +237,10 @@ pub fn run_counts(conn: &Connection) -> Result<Vec<(RunStatus, u64)>> {
         .filter_map(|(status, n)| status.parse().ok().map(|s| (s, n as u64)))
         .collect())
 }
+
+pub fn playbook_names_with_runs(conn: &Connection) -> Result<Vec<String>> {
+    Ok(conn
+        .prepare_cached("SELECT DISTINCT playbook FROM runs WHERE finished_at IS NOT NULL")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,409 @@
+//! Executing one task: run the action, turn its outcome into one completion, hand the
+//! downstream tasks this process claimed to new jobs, and react to the commit.
+//!
+//! Downstream jobs start before their creating write is committed (pipelining), which keeps
+//! latency at one group commit per side effect rather than one per step. That is safe because
+//! writes commit in submission order: if the creating write fails, the downstream completion
+//! fails too (its task does not exist) and nothing is recorded. Actions with side effects wait
+//! for the gate, so the task id they expose as an idempotency key is durable before use.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use muster_model::{ContextNode, EventId, HumanDuration, TaskId};
+use muster_store::{
+    CommitTicket, Completion, Effects, NewEvent, Resolution, StoreError, TaskError, now_millis,
+};
+use serde_json::{Value, json};
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::action::{ActionError, Outcome, Wait};
+use crate::compiled::{CompiledAction, CompiledPlaybook};
+use crate::context::{ActionContext, TaskInfo};
+use crate::engine::Inner;
+use crate::retry::retry_delay;
+
+/// Resolves when the write that created a task committed (`Ok`) or failed.
+pub(crate) type Gate = Shared<BoxFuture<'static, Result<Effects, StoreError>>>;
+
+/// Makes a commit ticket awaitable by several parties.
+pub(crate) fn share(ticket: CommitTicket<Effects>) -> Gate {
+    ticket.boxed().shared()
+}
+
+/// A task this process holds and will execute. While it exists, heartbeats keep its lease.
+pub(crate) struct Job {
+    pub task: TaskInfo,
+    pub claim: i64,
+    pub playbook: Arc<CompiledPlaybook>,
+    pub action: Arc<str>,
+    pub input: Arc<ContextNode>,
+    pub gate: Option<Gate>,
+    _held: Held,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Job {
+    pub fn new(
+        inner: &Arc<Inner>,
+        task: TaskInfo,
+        claim: i64,
+        playbook: Arc<CompiledPlaybook>,
+        action: Arc<str>,
+        input: Arc<ContextNode>,
+        permit: OwnedSemaphorePermit,
+    ) -> Self {
+        let held = Held::new(inner.held.clone(), task.id);
+        Self {
+            task,
+            claim,
+            playbook,
+            action,
+            input,
+            gate: None,
+            _held: held,
+            _permit: permit,
+        }
+    }
+}
+
+/// The tasks this process holds in memory; only their leases are extended.
+#[derive(Default)]
+pub(crate) struct HeldTasks {
+    ids: std::sync::Mutex<std::collections::HashSet<TaskId>>,
+}
+
+impl HeldTasks {
+    pub fn snapshot(&self) -> Vec<TaskId> {
+        self.ids
+            .lock()
+            .map(|ids| ids.iter().copied().collect())
+            .unwrap_or_default()
+    }
+}
+
+struct Held {
+    tasks: Arc<HeldTasks>,
+    id: TaskId,
+}
+
+impl Held {
+    fn new(tasks: Arc<HeldTasks>, id: TaskId) -> Self {
+        if let Ok(mut ids) = tasks.ids.lock() {
+            ids.insert(id);
+        }
+        Self { tasks, id }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Ok(mut ids) = self.tasks.ids.lock() {
+            ids.remove(&self.id);
+        }
+    }
+}
+
+/// How often a completion that lost an optimistic check is re-executed before giving up.
+const MAX_CONFLICT_RETRIES: u32 = 16;
+
+pub(crate) async fn run_job(inner: Arc<Inner>, job: Job) {
+    let mut conflicts = 0;
+    loop {
+        match execute_once(&inner, &job).await {
+            Err(StoreError::Conflict(reason)) if conflicts < MAX_CONFLICT_RETRIES => {
+                conflicts += 1;
+                tracing::debug!(task = %job.task.id, %reason, "re-executing after a conflict");
+            }
+            Err(StoreError::LostClaim { .. }) => {
+                tracing::debug!(task = %job.task.id, "task no longer held; result discarded");
+                return;
+            }
+            Err(err) => {
+                // Dropping the job stops its heartbeats: its lease expires and it runs again.
+                tracing::warn!(task = %job.task.id, error = %err, "recording a task result failed; the task will be retried when its lease expires");
+                return;
+            }
+            Ok(()) => return,
+        }
+    }
+}
+
+async fn execute_once(inner: &Arc<Inner>, job: &Job) -> Result<(), StoreError> {
+    let playbook = &job.playbook;
+    let Some(action) = playbook.action(&job.action) else {
+        return Err(StoreError::Invalid(format!(
+            "playbook {} version {} has no action `{}`",
+            playbook.name(),
+            playbook.version,
+            job.action
+        )));
+    };
+    if action.implementation.spec().side_effects
+        && let Some(gate) = &job.gate
+    {
+        gate.clone().await?;
+    }
+    let _playbook_slot = match &playbook.limit {
+        Some(limit) => Some(limit.acquire().await),
+        None => None,
+    };
+    let _action_slot = match &action.limit {
+        Some(limit) => Some(limit.acquire().await),
+        None => None,
+    };
+    let now = now_millis();
+    let ctx = ActionContext::new(
+        playbook,
+        action,
+        &job.task,
+        &job.input,
+        &*inner.store,
+        &inner.services,
+        now,
+    );
+    let started = Instant::now();
+    let result = match tokio::time::timeout(action.timeout, action.implementation.execute(&ctx)).await {
+        Ok(result) => result,
+        Err(_) => Err(ActionError::transient(format!(
+            "timed out after {} (timeout)",
+            HumanDuration(action.timeout)
+        ))),
+    };
+    let kind = action.kind().to_string();
+    metrics::histogram!("muster_action_duration_seconds", "type" => kind.clone())
+        .record(started.elapsed().as_secs_f64());
+    let outcome_label = match &result {
+        Ok(outcome) if outcome.wait.is_some() => "wait",
+        Ok(_) => "ok",
+        Err(_) => "error",
+    };
+    metrics::counter!("muster_action_executions_total", "type" => kind, "outcome" => outcome_label)
+        .increment(1);
+
+    let mut resolved = resolve(inner, job, action, result);
+    let ticket = share(inner.store.complete(resolved.completion));
+    inner.dispatch(std::mem::take(&mut resolved.jobs), Some(ticket.clone()));
+    let effects = ticket.await?;
+    inner.handle_effects(&effects);
+    if let Some(output) = resolved.run_output {
+        inner.watchers.announce(crate::watch::RunResult {
+            run_id: job.task.run_id,
+            status: None,
+            output: Some(output),
+            reason: None,
+        });
+    }
+    Ok(())
+}
+
+/// A completion and what follows from it here.
+struct Resolved {
+    completion: Completion,
+    jobs: Vec<Job>,
+    run_output: Option<Value>,
+}
+
+fn resolve(
+    inner: &Arc<Inner>,
+    job: &Job,
+    action: &CompiledAction,
+    result: Result<Outcome, ActionError>,
+) -> Resolved {
+    let now = now_millis();
+    let mut jobs = Vec::new();
+    let mut run_output = None;
+    let (resolution, state_writes, group_ops) = match result {
+        Ok(outcome) => {
+            let Outcome {
+                emits,
+                wait,
+                state_writes,
+                group_ops,
+                run_output: output,
+            } = outcome;
+            let resolution = match wait {
+                Some(wait) => match park(inner, job, wait) {
+                    Ok((resolution, child_jobs)) => {
+                        jobs = child_jobs;
+                        resolution
+                    }
+                    Err(error) => return resolve(inner, job, action, Err(error)),
+                },
+                None => {
+                    let mut events = Vec::with_capacity(emits.len());
+                    let mut tasks = Vec::new();
+                    for emission in emits {
+                        let (event, node) = new_event(job, &emission.port, emission.output);
+                        let (new_tasks, new_jobs) =
+                            inner.new_tasks(&job.playbook, job.task.run_id, action.id(), &emission.port, &node, now);
+                        events.push(event);
+                        tasks.extend(new_tasks);
+                        jobs.extend(new_jobs);
+                    }
+                    run_output = output;
+                    Resolution::Done {
+                        events,
+                        tasks,
+                        run_output: run_output.as_ref().map(Value::to_string),
+                    }
+                }
+            };
+            (resolution, state_writes, group_ops)
+        }
+        Err(error) => (failure(inner, job, action, error, now, &mut jobs), vec![], vec![]),
+    };
+    Resolved {
+        completion: Completion {
+            task: job.task.id,
+            run: job.task.run_id,
+            playbook: job.playbook.name().to_string(),
+            version: job.playbook.version,
+            action: action.id().to_string(),
+            claim: job.claim,
+            resolution,
+            state_writes,
+            group_ops,
+            max_events: job.playbook.playbook.settings.max_events_per_run(),
+            now,
+        },
+        jobs,
+        run_output,
+    }
+}
+
+fn new_event(job: &Job, port: &str, output: Value) -> (NewEvent, Arc<ContextNode>) {
+    let id = EventId::new();
+    let event = NewEvent {
+        id,
+        parent: Some(job.input.event),
+        action: job.action.to_string(),
+        port: port.to_string(),
+        output_json: output.to_string(),
+    };
+    let node = ContextNode::new(id, job.action.clone(), Arc::new(output), Some(job.input.clone()));
+    (event, node)
+}
+
+/// Retries, delivers on the `error` port, or fails the run.
+fn failure(
+    inner: &Arc<Inner>,
+    job: &Job,
+    action: &CompiledAction,
+    error: ActionError,
+    now: i64,
+    jobs: &mut Vec<Job>,
+) -> Resolution {
+    let next = job.task.attempt + 1;
+    if let Some(delay) = retry_delay(&action.retry, &error, next) {
+        return Resolution::Retry {
+            run_at: now + delay.as_millis() as i64,
+            attempt: next,
+            reason: format!(
+                "retrying `{}` after: {}, attempt {next}/{}",
+                action.id(),
+                error.message,
+                action.retry.attempts
+            ),
+        };
+    }
+    if action.handles_errors {
+        let mut output = json!({
+            "message": error.message,
+            "class": error.class.as_str(),
+            "attempt": job.task.attempt,
+        });
+        if let Some(details) = &error.details {
+            output["details"] = details.clone();
+        }
+        let (event, node) = new_event(job, muster_model::link::ERROR_PORT, output);
+        let (tasks, new_jobs) = inner.new_tasks(
+            &job.playbook,
+            job.task.run_id,
+            action.id(),
+            muster_model::link::ERROR_PORT,
+            &node,
+            now,
+        );
+        jobs.extend(new_jobs);
+        return Resolution::Done {
+            events: vec![event],
+            tasks,
+            run_output: None,
+        };
+    }
+    Resolution::Fail {
+        error: TaskError {
+            action: action.id().to_string(),
+            class: error.class.as_str().to_string(),
+            message: error.message,
+            attempt: job.task.attempt,
+        },
+    }
+}
+
+/// Turns a wait into a parking resolution (starting a child run when asked).
+fn park(inner: &Arc<Inner>, job: &Job, wait: Wait) -> Result<(Resolution, Vec<Job>), ActionError> {
+    Ok(match wait {
+        Wait::Until { at, state, reason } => (
+            Resolution::Park {
+                run_at: Some(at),
+                state: state.to_string(),
+                reason,
+                child: None,
+            },
+            Vec::new(),
+        ),
+        Wait::Signal { state, reason } => (
+            Resolution::Park {
+                run_at: None,
+                state: state.to_string(),
+                reason,
+                child: None,
+            },
+            Vec::new(),
+        ),
+        Wait::Child {
+            playbook,
+            trigger,
+            inputs,
+        } => {
+            let engine = crate::engine::Engine { inner: inner.clone() };
+            let current = inner
+                .playbooks
+                .current(&playbook)
+                .ok_or_else(|| ActionError::permanent(format!("playbook `{playbook}` not found")))?;
+            if !current.enabled {
+                return Err(ActionError::permanent(format!("playbook `{playbook}` is disabled")));
+            }
+            let child = current.compiled;
+            let trigger = match &trigger {
+                Some(id) => child.action(id).filter(|a| a.implementation.spec().trigger),
+                None => child.default_trigger(),
+            }
+            .ok_or_else(|| ActionError::permanent(format!("playbook `{playbook}` has no such trigger")))?;
+            let inputs = crate::inputs::apply_inputs(&child.playbook, inputs)
+                .map_err(|problem| ActionError::permanent(format!("calling `{playbook}`: {problem}")))?;
+            let (start, jobs) = engine.prepare_run(
+                &child,
+                trigger.id(),
+                inputs,
+                Some((job.task.run_id, job.task.id)),
+                None,
+                None,
+            );
+            let reason = format!("waiting for playbook `{playbook}` (run {})", start.run.id);
+            (
+                Resolution::Park {
+                    run_at: None,
+                    state: "{}".into(),
+                    reason,
+                    child: Some(Box::new(start)),
+                },
+                jobs,
+            )
+        }
+    })
+}
