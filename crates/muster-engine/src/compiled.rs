@@ -168,7 +168,9 @@ impl CompiledPlaybook {
 
     /// Trigger actions, in the order written.
     pub fn triggers(&self) -> impl Iterator<Item = &CompiledAction> {
-        self.actions.iter().filter(|a| a.implementation.spec().trigger)
+        self.actions
+            .iter()
+            .filter(|a| a.implementation.spec().trigger)
     }
 
     /// The trigger a run starts from when none is named: the first `manual` trigger, else the

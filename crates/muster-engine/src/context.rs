@@ -117,10 +117,14 @@ impl<'a> ActionContext<'a> {
     pub fn option_in(&self, name: &str, scope: &Scope<'_>) -> Result<Option<Value>, ActionError> {
         match self.action.option(name) {
             None => Ok(None),
-            Some(compiled) => compiled
-                .render(scope)
-                .map(Some)
-                .map_err(|e| ActionError::permanent(format!("option `{name}`{}: {} (in `{}`)", nested(&e.path), e.message, e.expression))),
+            Some(compiled) => compiled.render(scope).map(Some).map_err(|e| {
+                ActionError::permanent(format!(
+                    "option `{name}`{}: {} (in `{}`)",
+                    nested(&e.path),
+                    e.message,
+                    e.expression
+                ))
+            }),
         }
     }
 
@@ -159,7 +163,11 @@ impl<'a> ActionContext<'a> {
     pub fn nearest_of_kind(&self, kind: &str) -> Option<&ContextNode> {
         let mut node = Some(&**self.input);
         while let Some(n) = node {
-            if self.playbook.action(&n.action).is_some_and(|a| a.kind() == kind) {
+            if self
+                .playbook
+                .action(&n.action)
+                .is_some_and(|a| a.kind() == kind)
+            {
                 return Some(n);
             }
             node = n.parent.as_deref();

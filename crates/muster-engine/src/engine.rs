@@ -10,8 +10,8 @@ use muster_model::expr::Expressions;
 use muster_model::load::Diagnostic;
 use muster_model::{ContextNode, EventId, RunId, TaskId};
 use muster_store::{
-    Effects, NewEvent, NewRun, NewTask, NewTaskState, PlaybookRecord, StartRun, Store,
-    StoreError, now_millis,
+    Effects, NewEvent, NewRun, NewTask, NewTaskState, PlaybookRecord, StartRun, Store, StoreError,
+    now_millis,
 };
 use serde_json::Value;
 use tokio::sync::{Notify, Semaphore, watch};
@@ -43,7 +43,11 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
-            worker_id: format!("{}-{}", std::process::id(), &uuid::Uuid::now_v7().simple().to_string()[24..]),
+            worker_id: format!(
+                "{}-{}",
+                std::process::id(),
+                &uuid::Uuid::now_v7().simple().to_string()[24..]
+            ),
             max_in_flight: 512,
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_secs(1),
@@ -143,7 +147,11 @@ impl Engine {
     pub async fn load_playbooks(&self) -> Result<Vec<(String, EngineError)>, EngineError> {
         let mut broken = Vec::new();
         for record in self.inner.store.playbooks().await? {
-            match PlaybookCache::compile_record(&record, &self.inner.registry, &self.inner.expressions) {
+            match PlaybookCache::compile_record(
+                &record,
+                &self.inner.registry,
+                &self.inner.expressions,
+            ) {
                 Ok(compiled) => self.inner.playbooks.set_current(compiled, record.enabled),
                 Err(err) => broken.push((record.name.clone(), err)),
             }
@@ -201,7 +209,12 @@ impl Engine {
         let record = self
             .inner
             .store
-            .put_playbook(&name, &compiled.source, playbook.team.as_deref(), playbook.description.as_deref())
+            .put_playbook(
+                &name,
+                &compiled.source,
+                playbook.team.as_deref(),
+                playbook.description.as_deref(),
+            )
             .await?;
         let compiled = CompiledPlaybook::compile(
             compiled.playbook,
@@ -211,7 +224,9 @@ impl Engine {
         )
         .map_err(EngineError::BadRequest)?;
         let compiled = Arc::new(compiled);
-        self.inner.playbooks.set_current(compiled.clone(), record.enabled);
+        self.inner
+            .playbooks
+            .set_current(compiled.clone(), record.enabled);
         crate::scheduler::sync_schedules(self, &compiled, record.enabled).await?;
         Ok(Installed { record, compiled })
     }
@@ -235,11 +250,21 @@ impl Engine {
     }
 
     /// A specific stored version.
-    pub async fn playbook_version(&self, name: &str, version: i64) -> Result<Arc<CompiledPlaybook>, EngineError> {
+    pub async fn playbook_version(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> Result<Arc<CompiledPlaybook>, EngineError> {
         let inner = &self.inner;
         inner
             .playbooks
-            .version(&*inner.store, &inner.registry, &inner.expressions, name, version)
+            .version(
+                &*inner.store,
+                &inner.registry,
+                &inner.expressions,
+                name,
+                version,
+            )
             .await
     }
 
@@ -283,7 +308,10 @@ impl Engine {
                 .action(id)
                 .filter(|a| a.implementation.spec().trigger)
                 .ok_or_else(|| {
-                    EngineError::BadRequest(format!("playbook {} has no trigger `{id}`", request.playbook))
+                    EngineError::BadRequest(format!(
+                        "playbook {} has no trigger `{id}`",
+                        request.playbook
+                    ))
                 })?,
             None => compiled.default_trigger().ok_or_else(|| {
                 EngineError::BadRequest(format!("playbook {} has no trigger", request.playbook))
@@ -292,10 +320,18 @@ impl Engine {
         let once_key = request
             .once_key
             .map(|key| (format!("{}/{}", compiled.name(), trigger.id()), key));
-        let (start, jobs) = self.prepare_run(&compiled, trigger.id(), request.output, None, once_key, None);
+        let (start, jobs) = self.prepare_run(
+            &compiled,
+            trigger.id(),
+            request.output,
+            None,
+            once_key,
+            None,
+        );
         let run = start.run.id;
         let ticket = crate::execute::share(self.inner.store.start_run(start));
-        metrics::counter!("muster_runs_started_total", "playbook" => compiled.name().to_string()).increment(1);
+        metrics::counter!("muster_runs_started_total", "playbook" => compiled.name().to_string())
+            .increment(1);
         self.inner.dispatch(jobs, Some(ticket.clone()));
         let effects = ticket.await.map_err(EngineError::Store)?;
         self.inner.handle_effects(&effects);
@@ -304,13 +340,18 @@ impl Engine {
 
     /// Starts a run on its default trigger with a payload given by hand, shaped the way the
     /// trigger would shape it (a webhook wraps it as a request body).
-    pub async fn trigger_with_payload(&self, playbook: &str, payload: Value, even_if_disabled: bool) -> Result<RunId, EngineError> {
+    pub async fn trigger_with_payload(
+        &self,
+        playbook: &str,
+        payload: Value,
+        even_if_disabled: bool,
+    ) -> Result<RunId, EngineError> {
         let (compiled, _) = self
             .playbook(playbook)
             .ok_or_else(|| EngineError::UnknownPlaybook(playbook.to_string()))?;
-        let trigger = compiled
-            .default_trigger()
-            .ok_or_else(|| EngineError::BadRequest(format!("playbook {playbook} has no trigger")))?;
+        let trigger = compiled.default_trigger().ok_or_else(|| {
+            EngineError::BadRequest(format!("playbook {playbook} has no trigger"))
+        })?;
         let output = trigger.implementation.trigger_output(&trigger.def, payload);
         self.trigger(TriggerRequest {
             playbook: playbook.to_string(),
@@ -343,7 +384,9 @@ impl Engine {
             output_json: output.to_string(),
         };
         let node = ContextNode::new(event, trigger, Arc::new(output), None);
-        let (tasks, jobs) = self.inner.new_tasks(compiled, run, trigger, "out", &node, now);
+        let (tasks, jobs) = self
+            .inner
+            .new_tasks(compiled, run, trigger, "out", &node, now);
         let start = StartRun {
             run: NewRun {
                 id: run,
@@ -414,10 +457,15 @@ impl Engine {
 
     /// Cancels a run that has not finished.
     pub async fn cancel(&self, run: RunId, reason: &str) -> Result<(), EngineError> {
-        let effects = self.inner.store.cancel_run(run, reason).await.map_err(|err| match err {
-            StoreError::NotFound { .. } => EngineError::UnknownRun(run.to_string()),
-            other => EngineError::Store(other),
-        })?;
+        let effects = self
+            .inner
+            .store
+            .cancel_run(run, reason)
+            .await
+            .map_err(|err| match err {
+                StoreError::NotFound { .. } => EngineError::UnknownRun(run.to_string()),
+                other => EngineError::Store(other),
+            })?;
         self.inner.handle_effects(&effects);
         Ok(())
     }

@@ -165,13 +165,14 @@ async fn execute_once(inner: &Arc<Inner>, job: &Job) -> Result<(), StoreError> {
         now,
     );
     let started = Instant::now();
-    let result = match tokio::time::timeout(action.timeout, action.implementation.execute(&ctx)).await {
-        Ok(result) => result,
-        Err(_) => Err(ActionError::transient(format!(
-            "timed out after {} (timeout)",
-            HumanDuration(action.timeout)
-        ))),
-    };
+    let result =
+        match tokio::time::timeout(action.timeout, action.implementation.execute(&ctx)).await {
+            Ok(result) => result,
+            Err(_) => Err(ActionError::transient(format!(
+                "timed out after {} (timeout)",
+                HumanDuration(action.timeout)
+            ))),
+        };
     let kind = action.kind().to_string();
     metrics::histogram!("muster_action_duration_seconds", "type" => kind.clone())
         .record(started.elapsed().as_secs_f64());
@@ -237,8 +238,14 @@ fn resolve(
                     let mut tasks = Vec::new();
                     for emission in emits {
                         let (event, node) = new_event(job, &emission.port, emission.output);
-                        let (new_tasks, new_jobs) =
-                            inner.new_tasks(&job.playbook, job.task.run_id, action.id(), &emission.port, &node, now);
+                        let (new_tasks, new_jobs) = inner.new_tasks(
+                            &job.playbook,
+                            job.task.run_id,
+                            action.id(),
+                            &emission.port,
+                            &node,
+                            now,
+                        );
                         events.push(event);
                         tasks.extend(new_tasks);
                         jobs.extend(new_jobs);
@@ -253,7 +260,11 @@ fn resolve(
             };
             (resolution, state_writes, group_ops)
         }
-        Err(error) => (failure(inner, job, action, error, now, &mut jobs), vec![], vec![]),
+        Err(error) => (
+            failure(inner, job, action, error, now, &mut jobs),
+            vec![],
+            vec![],
+        ),
     };
     Resolved {
         completion: Completion {
@@ -283,7 +294,12 @@ fn new_event(job: &Job, port: &str, output: Value) -> (NewEvent, Arc<ContextNode
         port: port.to_string(),
         output_json: output.to_string(),
     };
-    let node = ContextNode::new(id, job.action.clone(), Arc::new(output), Some(job.input.clone()));
+    let node = ContextNode::new(
+        id,
+        job.action.clone(),
+        Arc::new(output),
+        Some(job.input.clone()),
+    );
     (event, node)
 }
 
@@ -370,22 +386,29 @@ fn park(inner: &Arc<Inner>, job: &Job, wait: Wait) -> Result<(Resolution, Vec<Jo
             trigger,
             inputs,
         } => {
-            let engine = crate::engine::Engine { inner: inner.clone() };
-            let current = inner
-                .playbooks
-                .current(&playbook)
-                .ok_or_else(|| ActionError::permanent(format!("playbook `{playbook}` not found")))?;
+            let engine = crate::engine::Engine {
+                inner: inner.clone(),
+            };
+            let current = inner.playbooks.current(&playbook).ok_or_else(|| {
+                ActionError::permanent(format!("playbook `{playbook}` not found"))
+            })?;
             if !current.enabled {
-                return Err(ActionError::permanent(format!("playbook `{playbook}` is disabled")));
+                return Err(ActionError::permanent(format!(
+                    "playbook `{playbook}` is disabled"
+                )));
             }
             let child = current.compiled;
             let trigger = match &trigger {
                 Some(id) => child.action(id).filter(|a| a.implementation.spec().trigger),
                 None => child.default_trigger(),
             }
-            .ok_or_else(|| ActionError::permanent(format!("playbook `{playbook}` has no such trigger")))?;
-            let inputs = crate::inputs::apply_inputs(&child.playbook, inputs)
-                .map_err(|problem| ActionError::permanent(format!("calling `{playbook}`: {problem}")))?;
+            .ok_or_else(|| {
+                ActionError::permanent(format!("playbook `{playbook}` has no such trigger"))
+            })?;
+            let inputs =
+                crate::inputs::apply_inputs(&child.playbook, inputs).map_err(|problem| {
+                    ActionError::permanent(format!("calling `{playbook}`: {problem}"))
+                })?;
             let (start, jobs) = engine.prepare_run(
                 &child,
                 trigger.id(),

@@ -26,13 +26,17 @@ pub fn apply_inputs(playbook: &Playbook, given: Value) -> Result<Value, String> 
             }
             Some(value) => {
                 let expected = serde_json::to_value(spec.kind).unwrap_or(Value::Null);
-                problems.push(format!("input `{name}` must be of type {expected}, got {value}"));
+                problems.push(format!(
+                    "input `{name}` must be of type {expected}, got {value}"
+                ));
             }
             None => match &spec.default {
                 Some(default) => {
                     out.insert(name.clone(), default.clone());
                 }
-                None if spec.is_required() => problems.push(format!("missing required input `{name}`")),
+                None if spec.is_required() => {
+                    problems.push(format!("missing required input `{name}`"))
+                }
                 None => {}
             },
         }

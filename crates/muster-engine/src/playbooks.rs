@@ -41,11 +41,13 @@ impl PlaybookCache {
         expressions: &Expressions,
     ) -> Result<Arc<CompiledPlaybook>, EngineError> {
         let file = format!("{}@{}", record.name, record.version);
-        let playbook = load_playbook(&file, &record.source, registry, expressions)
-            .map_err(|diagnostics| EngineError::StoredPlaybookInvalid {
-                name: record.name.clone(),
-                version: record.version,
-                problems: diagnostics.iter().map(ToString::to_string).collect(),
+        let playbook =
+            load_playbook(&file, &record.source, registry, expressions).map_err(|diagnostics| {
+                EngineError::StoredPlaybookInvalid {
+                    name: record.name.clone(),
+                    version: record.version,
+                    problems: diagnostics.iter().map(ToString::to_string).collect(),
+                }
             })?;
         CompiledPlaybook::compile(playbook, record.version, registry, expressions)
             .map(Arc::new)

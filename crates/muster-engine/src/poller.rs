@@ -27,7 +27,11 @@ pub(crate) async fn claim_loop(inner: Arc<Inner>) {
             inner.next_due.store(i64::MAX, Ordering::Relaxed);
             let now = now_millis();
             let lease_until = now + inner.config.lease.as_millis() as i64;
-            match inner.store.claim(&inner.worker, room as u32, lease_until, now).await {
+            match inner
+                .store
+                .claim(&inner.worker, room as u32, lease_until, now)
+                .await
+            {
                 Ok(claimed) => {
                     full_batch = claimed.tasks.len() == room;
                     if let Some(due) = claimed.next_due {
@@ -62,7 +66,13 @@ async fn start_claimed(inner: Arc<Inner>, task: ClaimedTask) {
     };
     let playbook = match inner
         .playbooks
-        .version(&*inner.store, &inner.registry, &inner.expressions, &task.playbook, task.version)
+        .version(
+            &*inner.store,
+            &inner.registry,
+            &inner.expressions,
+            &task.playbook,
+            task.version,
+        )
         .await
     {
         Ok(playbook) => playbook,
@@ -127,7 +137,11 @@ pub(crate) async fn heartbeat_loop(inner: Arc<Inner>) {
             continue;
         }
         let lease_until = now_millis() + inner.config.lease.as_millis() as i64;
-        if let Err(err) = inner.store.heartbeat(&inner.worker, held, lease_until).await {
+        if let Err(err) = inner
+            .store
+            .heartbeat(&inner.worker, held, lease_until)
+            .await
+        {
             tracing::warn!(error = %err, "extending task leases failed");
         }
     }

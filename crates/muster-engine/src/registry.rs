@@ -66,7 +66,10 @@ impl ActionCatalog for Registry {
 
 /// Checks what can be checked before expressions are evaluated: unknown keys, missing
 /// required keys, and the JSON type of literal (expression-free) values.
-fn check_against_schema(schema: &Value, options: &serde_json::Map<String, Value>) -> Vec<OptionProblem> {
+fn check_against_schema(
+    schema: &Value,
+    options: &serde_json::Map<String, Value>,
+) -> Vec<OptionProblem> {
     let mut problems = Vec::new();
     let properties = schema.get("properties").and_then(Value::as_object);
     let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
@@ -138,8 +141,10 @@ fn literal_type_problem(name: &str, property: &Value, value: &Value) -> Option<O
         _ => true,
     };
     if allowed.iter().any(|t| fits(t)) {
-        if let (Some(choices), Some(text)) = (property.get("enum").and_then(Value::as_array), value.as_str())
-            && !choices.iter().any(|c| c.as_str() == Some(text))
+        if let (Some(choices), Some(text)) = (
+            property.get("enum").and_then(Value::as_array),
+            value.as_str(),
+        ) && !choices.iter().any(|c| c.as_str() == Some(text))
         {
             let names: Vec<&str> = choices.iter().filter_map(Value::as_str).collect();
             return Some(OptionProblem {
@@ -152,7 +157,11 @@ fn literal_type_problem(name: &str, property: &Value, value: &Value) -> Option<O
     }
     Some(OptionProblem {
         path: name.to_string(),
-        message: format!("`{name}` must be {} (found {})", allowed.join(" or "), json_type(value)),
+        message: format!(
+            "`{name}` must be {} (found {})",
+            allowed.join(" or "),
+            json_type(value)
+        ),
         hint: None,
     })
 }
@@ -189,7 +198,10 @@ mod tests {
                 "method": {"type": "string", "enum": ["GET", "POST"]}
             }
         });
-        let problems = check_against_schema(&schema, &options(json!({"timeout": "x", "metod": 1, "method": "PUT"})));
+        let problems = check_against_schema(
+            &schema,
+            &options(json!({"timeout": "x", "metod": 1, "method": "PUT"})),
+        );
         let messages: Vec<_> = problems.iter().map(|p| p.message.as_str()).collect();
         assert_eq!(
             messages,
@@ -200,7 +212,10 @@ mod tests {
                 "`method` must be one of GET, POST, not \"PUT\"",
             ]
         );
-        let ok = check_against_schema(&schema, &options(json!({"url": "{{ a.b }}", "timeout": "{{ x }}"})));
+        let ok = check_against_schema(
+            &schema,
+            &options(json!({"url": "{{ a.b }}", "timeout": "{{ x }}"})),
+        );
         assert!(ok.is_empty(), "{ok:?}");
     }
 }

@@ -17,23 +17,36 @@ use crate::error::EngineError;
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 
 /// Makes the stored schedules of `compiled` match its triggers and enabled flag.
-pub(crate) async fn sync_schedules(engine: &Engine, compiled: &CompiledPlaybook, enabled: bool) -> Result<(), EngineError> {
+pub(crate) async fn sync_schedules(
+    engine: &Engine,
+    compiled: &CompiledPlaybook,
+    enabled: bool,
+) -> Result<(), EngineError> {
     let store = engine.store();
     let now = now_millis();
     let mut keep = Vec::new();
     for trigger in compiled.triggers() {
         let next = match trigger.implementation.next_fire(&trigger.def, now) {
             Ok(next) => next,
-            Err(problem) => return Err(EngineError::BadRequest(format!("trigger `{}`: {problem}", trigger.id()))),
+            Err(problem) => {
+                return Err(EngineError::BadRequest(format!(
+                    "trigger `{}`: {problem}",
+                    trigger.id()
+                )));
+            }
         };
         if let (Some(at), true) = (next, enabled) {
-            store.set_schedule(compiled.name(), trigger.id(), Some(at)).await?;
+            store
+                .set_schedule(compiled.name(), trigger.id(), Some(at))
+                .await?;
             keep.push(trigger.id().to_string());
         }
     }
     for schedule in store.schedules().await? {
         if schedule.playbook == compiled.name() && !keep.contains(&schedule.action) {
-            store.set_schedule(&schedule.playbook, &schedule.action, None).await?;
+            store
+                .set_schedule(&schedule.playbook, &schedule.action, None)
+                .await?;
         }
     }
     engine.inner.wake_schedules.notify_one();
@@ -97,7 +110,8 @@ async fn fire(engine: &Engine, schedule: &ScheduleRecord) {
         fired_at: schedule.next_at,
         next_at: next,
     };
-    let (start, jobs) = engine.prepare_run(&compiled, trigger.id(), output, None, None, Some(advance));
+    let (start, jobs) =
+        engine.prepare_run(&compiled, trigger.id(), output, None, None, Some(advance));
     let ticket = crate::execute::share(engine.store().start_run(start));
     engine.inner.dispatch(jobs, Some(ticket.clone()));
     match ticket.await {
@@ -106,6 +120,8 @@ async fn fire(engine: &Engine, schedule: &ScheduleRecord) {
             engine.inner.handle_effects(&effects);
         }
         Err(StoreError::Conflict(_)) => {}
-        Err(err) => tracing::warn!(playbook = %schedule.playbook, error = %err, "starting a scheduled run failed"),
+        Err(err) => {
+            tracing::warn!(playbook = %schedule.playbook, error = %err, "starting a scheduled run failed")
+        }
     }
 }
