@@ -56,13 +56,19 @@ impl FromStr for HumanDuration {
         let mut total: u64 = 0;
         let mut rest = text;
         while !rest.is_empty() {
-            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             if digits == 0 {
                 return Err(err("expected a number"));
             }
-            let number: u64 = rest[..digits].parse().map_err(|_| err("number too large"))?;
+            let number: u64 = rest[..digits]
+                .parse()
+                .map_err(|_| err("number too large"))?;
             rest = &rest[digits..];
-            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
             let unit = &rest[..unit_len];
             let millis = match unit {
                 "ms" => 1,

@@ -107,9 +107,15 @@ mod tests {
     #[test]
     fn parses_default_and_named_ports() {
         let l: Link = "alert -> normalize".parse().unwrap();
-        assert_eq!((l.from.as_str(), l.port.as_str(), l.to.as_str()), ("alert", "out", "normalize"));
+        assert_eq!(
+            (l.from.as_str(), l.port.as_str(), l.to.as_str()),
+            ("alert", "out", "normalize")
+        );
         let l: Link = "check.true->block".parse().unwrap();
-        assert_eq!((l.from.as_str(), l.port.as_str(), l.to.as_str()), ("check", "true", "block"));
+        assert_eq!(
+            (l.from.as_str(), l.port.as_str(), l.to.as_str()),
+            ("check", "true", "block")
+        );
         assert_eq!(l.to_string(), "check.true -> block");
     }
 

@@ -1,0 +1,5 @@
+//! Actions that start runs.
+
+pub mod manual;
+pub mod schedule;
+pub mod webhook;
