@@ -198,10 +198,13 @@ impl Run<'_> {
     }
 
     fn evaluate(&self, rule: &FieldRule, root: &Value) -> Outcome {
-        if let Some(when) = &rule.when {
-            if when.lookup(root).is_none_or(|(value, _)| self.is_empty(value)) {
-                return Outcome::Skipped;
-            }
+        if !rule.when.is_empty()
+            && !rule
+                .when
+                .iter()
+                .any(|path| path.lookup(root).is_some_and(|(value, _)| !self.is_empty(value)))
+        {
+            return Outcome::Skipped;
         }
         let mut failures = Vec::new();
         for candidate in &rule.candidates {
@@ -282,10 +285,7 @@ impl Run<'_> {
                 Candidate::Const(_) => None,
             })
             .collect();
-        match &rule.when {
-            Some(_) if sources.is_empty() => "it has no source".to_owned(),
-            _ => format!("the input has none of {}", sources.join(", ")),
-        }
+        format!("the input has none of {}", sources.join(", "))
     }
 }
 

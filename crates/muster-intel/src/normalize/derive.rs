@@ -79,7 +79,7 @@ pub(crate) fn fill(class: OcsfClass, event: &mut Map<String, Value>) {
 fn lead_with_classification(event: &mut Map<String, Value>) {
     let mut ordered = Map::new();
     for key in LEADING {
-        if let Some(value) = event.remove(*key) {
+        if let Some(value) = event.shift_remove(*key) {
             ordered.insert((*key).to_owned(), value);
         }
     }

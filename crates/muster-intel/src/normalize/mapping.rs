@@ -108,7 +108,7 @@ pub struct Expectation {
 pub struct FieldRule {
     pub(crate) target: TargetPath,
     pub(crate) candidates: Vec<Candidate>,
-    pub(crate) when: Option<SourcePath>,
+    pub(crate) when: Vec<SourcePath>,
     pub(crate) transforms: Vec<Transform>,
     pub(crate) map: Option<EnumMap>,
     pub(crate) otherwise: Option<Value>,
@@ -283,7 +283,7 @@ struct RuleBody {
     #[serde(default)]
     default: Option<Value>,
     #[serde(default)]
-    when: Option<SourcePath>,
+    when: Option<OneOrMany<SourcePath>>,
     #[serde(default)]
     transform: Option<OneOrMany<Transform>>,
     #[serde(default)]
@@ -347,7 +347,7 @@ impl RuleSpec {
         Ok(FieldRule {
             target,
             candidates,
-            when: body.when,
+            when: body.when.map(|paths| paths.0).unwrap_or_default(),
             transforms: body.transform.map(|list| list.0).unwrap_or_default(),
             map: body.map,
             otherwise: body.otherwise,
