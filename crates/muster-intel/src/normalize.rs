@@ -21,6 +21,7 @@
 //! Pure and bounded: no I/O; text input is capped at [`MAX_TEXT_BYTES`], JSON nesting at 128
 //! levels, paths at 32 steps, and the copies made for `unmapped` at 64 levels.
 
+mod apply;
 pub mod cef;
 mod coerce;
 mod derive;
@@ -37,7 +38,6 @@ mod text;
 mod timestamp;
 mod transform;
 mod unmapped;
-mod apply;
 
 use std::fmt;
 
@@ -115,7 +115,10 @@ impl Default for NormalizeOptions {
 }
 
 /// Normalises a parsed alert with a mapping (or a [`Profile`]).
-pub fn normalize(input: &Value, mapping: impl AsRef<Mapping>) -> Result<Normalized, NormalizeError> {
+pub fn normalize(
+    input: &Value,
+    mapping: impl AsRef<Mapping>,
+) -> Result<Normalized, NormalizeError> {
     normalize_with(input, mapping, &NormalizeOptions::default())
 }
 
@@ -130,7 +133,10 @@ pub fn normalize_with(
 
 /// Normalises one raw record in the mapping's source format: a JSON document, or a single
 /// CEF or LEEF line (a syslog header before it is fine).
-pub fn normalize_text(text: &str, mapping: impl AsRef<Mapping>) -> Result<Normalized, NormalizeError> {
+pub fn normalize_text(
+    text: &str,
+    mapping: impl AsRef<Mapping>,
+) -> Result<Normalized, NormalizeError> {
     normalize_text_with(text, mapping, &NormalizeOptions::default())
 }
 
@@ -145,7 +151,10 @@ pub fn normalize_text_with(
     let record = match mapping.source {
         SourceFormat::Json => text,
         SourceFormat::Cef | SourceFormat::Leef => {
-            let mut lines = text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty());
+            let mut lines = text
+                .lines()
+                .enumerate()
+                .filter(|(_, line)| !line.trim().is_empty());
             let first = lines.next().map_or("", |(_, line)| line);
             if let Some((index, _)) = lines.next() {
                 return Err(ParseError::at(
@@ -202,7 +211,8 @@ fn normalize_record(
     options: &NormalizeOptions,
 ) -> Result<Normalized, NormalizeError> {
     let parsed = text::parse_record(record, mapping.source)?;
-    let mut normalized = apply::apply(mapping, &parsed.value, options.reference_time, Some(record))?;
+    let mut normalized =
+        apply::apply(mapping, &parsed.value, options.reference_time, Some(record))?;
     let parser_warnings = parsed.warnings.into_iter().map(Warning::general);
     normalized.warnings.splice(0..0, parser_warnings);
     Ok(normalized)

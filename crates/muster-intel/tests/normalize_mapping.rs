@@ -122,7 +122,11 @@ fields:
     assert_eq!(out.event["confidence_id"], json!(0));
     assert_eq!(out.warnings.len(), 1);
     assert_eq!(out.warnings[0].field.as_deref(), Some("confidence_id"));
-    assert!(out.warnings[0].message.contains("`conf` = \"sure\""), "{}", out.warnings[0]);
+    assert!(
+        out.warnings[0].message.contains("`conf` = \"sure\""),
+        "{}",
+        out.warnings[0]
+    );
     let missing = run(mapping, json!({})).unwrap();
     assert_eq!(missing.event, json!({"severity_id": 0, "confidence_id": 0}));
     assert!(missing.warnings.is_empty());
@@ -131,10 +135,18 @@ fields:
 #[test]
 fn a_failing_candidate_falls_through_to_the_next() {
     let mapping = "fields:\n  src.ip: { from: [src_ip, backup_ip], coerce: ip }\n";
-    let out = run(mapping, json!({"src_ip": "unknown", "backup_ip": "10.1.2.3"})).unwrap();
+    let out = run(
+        mapping,
+        json!({"src_ip": "unknown", "backup_ip": "10.1.2.3"}),
+    )
+    .unwrap();
     assert_eq!(out.event["src"]["ip"], json!("10.1.2.3"));
     assert_eq!(out.warnings.len(), 1);
-    assert!(out.warnings[0].to_string().starts_with("field `src.ip`: skipped unusable values: `src_ip` = \"unknown\""));
+    assert!(
+        out.warnings[0]
+            .to_string()
+            .starts_with("field `src.ip`: skipped unusable values: `src_ip` = \"unknown\"")
+    );
     // The unusable value stays in `unmapped`, the used one does not.
     assert_eq!(out.event["unmapped"], json!({"src_ip": "unknown"}));
 }
@@ -163,20 +175,34 @@ fields:
   user.name: TargetUserName
 "#;
     assert!(run(mapping, json!({"EventID": 4625, "TargetUserName": "x"})).is_ok());
-    assert!(run(mapping, json!({"winlog": {"event_id": "4624"}, "TargetUserName": "x"})).is_ok());
+    assert!(
+        run(
+            mapping,
+            json!({"winlog": {"event_id": "4624"}, "TargetUserName": "x"})
+        )
+        .is_ok()
+    );
     let error = run(mapping, json!({"EventID": 4688})).unwrap_err();
     assert_eq!(
         error.to_string(),
         "the input does not fit this mapping: `EventID` is `4688`, expected one of 4624, 4625"
     );
     let error = run(mapping, json!({})).unwrap_err();
-    assert!(error.to_string().contains("`winlog.event_id | EventID` is missing"));
+    assert!(
+        error
+            .to_string()
+            .contains("`winlog.event_id | EventID` is missing")
+    );
 }
 
 #[test]
 fn unwrap_reads_fields_inside_an_envelope_and_keeps_the_envelope_unmapped() {
     let mapping = "unwrap: detail\nfields:\n  finding_info.uid: id\n";
-    let out = run(mapping, json!({"source": "aws.guardduty", "detail": {"id": "abc", "type": "Recon"}})).unwrap();
+    let out = run(
+        mapping,
+        json!({"source": "aws.guardduty", "detail": {"id": "abc", "type": "Recon"}}),
+    )
+    .unwrap();
     assert_eq!(
         out.event,
         json!({"finding_info": {"uid": "abc"}, "unmapped": {"source": "aws.guardduty", "detail": {"type": "Recon"}}})
@@ -219,7 +245,8 @@ fn mappings_load_from_json_too() {
     )
     .unwrap();
     assert_eq!(mapping.source_format(), SourceFormat::Cef);
-    let out = normalize_text_with("CEF:0|V|P|1|s|N|3|src=10.0.0.1 x=y", &mapping, &options()).unwrap();
+    let out =
+        normalize_text_with("CEF:0|V|P|1|s|N|3|src=10.0.0.1 x=y", &mapping, &options()).unwrap();
     assert_eq!(out.event["src"]["ip"], json!("10.0.0.1"));
     assert_eq!(out.event["unmapped"]["extensions"], json!({"x": "y"}));
 }
@@ -230,22 +257,46 @@ fn bad_mappings_are_refused_with_the_field_named() {
         ("fields:\n  a: { from: x, coerce: ipv4 }\n", "field `a`"),
         ("fields:\n  a: { form: x }\n", "form"),
         ("fields:\n  a..b: x\n", "field `a..b`: bad target path"),
-        ("fields:\n  a: 'x..y'\n", "field `a`: bad source path `x..y`"),
-        ("fields:\n  a: { from: x, transform: { extract: '(' } }\n", "bad pattern"),
-        ("fields:\n  a: { const: 1, coerce: int }\n", "written as it is"),
-        ("fields:\n  a: { from: x, otherwise: 1 }\n", "`otherwise` only applies"),
-        ("fields:\n  a: { from: x, map: { 'a..b': 1 } }\n", "not a number"),
-        ("fields:\n  a: x\n  a.b: y\n", "fields `a` and `a.b` overlap"),
+        (
+            "fields:\n  a: 'x..y'\n",
+            "field `a`: bad source path `x..y`",
+        ),
+        (
+            "fields:\n  a: { from: x, transform: { extract: '(' } }\n",
+            "bad pattern",
+        ),
+        (
+            "fields:\n  a: { const: 1, coerce: int }\n",
+            "written as it is",
+        ),
+        (
+            "fields:\n  a: { from: x, otherwise: 1 }\n",
+            "`otherwise` only applies",
+        ),
+        (
+            "fields:\n  a: { from: x, map: { 'a..b': 1 } }\n",
+            "not a number",
+        ),
+        (
+            "fields:\n  a: x\n  a.b: y\n",
+            "fields `a` and `a.b` overlap",
+        ),
         ("fields:\n  unmapped.x: y\n", "set `unmapped: drop`"),
         ("fields: {}\n", "`fields` is empty"),
         ("ocsf_class: 9999\nfields:\n  a: x\n", "unknown OCSF class"),
         ("source: xml\nfields:\n  a: x\n", "xml"),
-        ("fields:\n  a: { format: 'no placeholder' }\n", "at least one {placeholder}"),
+        (
+            "fields:\n  a: { format: 'no placeholder' }\n",
+            "at least one {placeholder}",
+        ),
         ("fields:\n  a: { from: [] }\n", "`from` is empty"),
     ];
     for (yaml, expected) in cases {
         let error = Mapping::from_yaml(yaml).unwrap_err().to_string();
-        assert!(error.contains(expected), "{yaml:?} gave {error:?}, wanted {expected:?}");
+        assert!(
+            error.contains(expected),
+            "{yaml:?} gave {error:?}, wanted {expected:?}"
+        );
     }
 }
 
@@ -253,7 +304,10 @@ fn bad_mappings_are_refused_with_the_field_named() {
 fn text_input_errors_carry_line_and_column() {
     let mapping = Mapping::from_yaml("fields:\n  a: x\n").unwrap();
     let error = normalize_text_with("{\"x\": 1,,}", &mapping, &options()).unwrap_err();
-    assert_eq!(error.to_string(), "line 1, column 9: invalid JSON: key must be a string");
+    assert_eq!(
+        error.to_string(),
+        "line 1, column 9: invalid JSON: key must be a string"
+    );
     let error = normalize_text_with("[1, 2]", &mapping, &options()).unwrap_err();
     assert_eq!(error, NormalizeError::NotAnObject { found: "an array" });
     let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
@@ -267,13 +321,24 @@ fn text_input_errors_carry_line_and_column() {
 
     let cef = Mapping::from_yaml("source: cef\nfields:\n  a: name\n").unwrap();
     let error = normalize_text_with("CEF:0|a|b\nCEF:0|a|b", &cef, &options()).unwrap_err();
-    assert!(error.to_string().starts_with("line 2, column 1: one event per call"));
+    assert!(
+        error
+            .to_string()
+            .starts_with("line 2, column 1: one event per call")
+    );
     let results = normalize_lines("CEF:0|V|P|1|s|First|3|\n\nnot cef\n", &cef, &options());
     assert_eq!(results.len(), 2);
     assert_eq!(results[0].0, 1);
     assert_eq!(results[0].1.as_ref().unwrap().event["a"], json!("First"));
     assert_eq!(results[1].0, 3);
-    assert!(results[1].1.as_ref().unwrap_err().to_string().starts_with("line 3, column 1:"));
+    assert!(
+        results[1]
+            .1
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .starts_with("line 3, column 1:")
+    );
 }
 
 #[test]
@@ -284,13 +349,20 @@ fn deeply_nested_input_is_bounded() {
     }
     let out = run("fields:\n  a: x\n", json!({"x": 1, "deep": deep})).unwrap();
     assert_eq!(out.event["a"], json!(1));
-    assert!(out.event["unmapped"].to_string().contains("nested too deeply"));
+    assert!(
+        out.event["unmapped"]
+            .to_string()
+            .contains("nested too deeply")
+    );
     assert_eq!(out.warnings.len(), 1);
 }
 
 #[test]
 fn raw_data_keeps_the_original_line() {
-    let mapping = Mapping::from_yaml("source: leef\nraw_data: true\nunmapped: drop\nfields:\n  e: event_id\n").unwrap();
+    let mapping = Mapping::from_yaml(
+        "source: leef\nraw_data: true\nunmapped: drop\nfields:\n  e: event_id\n",
+    )
+    .unwrap();
     let line = "LEEF:1.0|V|P|1|Login|src=10.0.0.1";
     let out = normalize_text_with(line, &mapping, &options()).unwrap();
     assert_eq!(out.event, json!({"e": "Login", "raw_data": line}));

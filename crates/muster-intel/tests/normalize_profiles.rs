@@ -32,7 +32,11 @@ fn fixtures(profile: &Profile) -> Vec<PathBuf> {
 fn check_profile(name: &str) {
     let profile = normalize::profile(name).unwrap_or_else(|| panic!("no profile {name}"));
     let files = fixtures(profile);
-    assert!(files.len() >= 2, "{name} needs at least two fixtures, has {}", files.len());
+    assert!(
+        files.len() >= 2,
+        "{name} needs at least two fixtures, has {}",
+        files.len()
+    );
     for file in files {
         let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
         let text = fs::read_to_string(&file).unwrap();
@@ -46,8 +50,16 @@ fn check_profile(name: &str) {
             .filter(|finding| finding.is_missing_required())
             .map(ToString::to_string)
             .collect();
-        assert!(missing.is_empty(), "{}: missing required fields: {missing:#?}", file.display());
-        assert!(findings.is_empty(), "{}: OCSF findings: {findings:#?}", file.display());
+        assert!(
+            missing.is_empty(),
+            "{}: missing required fields: {missing:#?}",
+            file.display()
+        );
+        assert!(
+            findings.is_empty(),
+            "{}: OCSF findings: {findings:#?}",
+            file.display()
+        );
         assert_eq!(
             normalized.event["class_uid"],
             json!(profile.ocsf_class().uid()),
@@ -55,7 +67,11 @@ fn check_profile(name: &str) {
             file.display()
         );
 
-        let warnings: Vec<String> = normalized.warnings.iter().map(ToString::to_string).collect();
+        let warnings: Vec<String> = normalized
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         insta::with_settings!({
             snapshot_path => "normalize_snapshots",
             prepend_module_to_snapshot => false,
@@ -112,7 +128,11 @@ profile_tests!(
 fn profiles_describe_themselves() {
     for profile in normalize::profiles() {
         assert!(!profile.description().is_empty(), "{}", profile.name());
-        assert!(profile.mapping().targets().count() > 5, "{}", profile.name());
+        assert!(
+            profile.mapping().targets().count() > 5,
+            "{}",
+            profile.name()
+        );
     }
     assert!(normalize::profile("no_such_profile").is_none());
 }

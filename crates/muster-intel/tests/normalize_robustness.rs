@@ -39,19 +39,36 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         "\\PC{0,12}".prop_map(Value::String),
         prop_oneof![
-            Just("10.0.0.1"), Just("2024-01-15T10:21:33Z"), Just("0x1a2c"), Just("-"),
-            Just("alert"), Just("4624"), Just("1"), Just("High"), Just("CORP\\jdoe"),
-        ].prop_map(|s| Value::String(s.to_owned())),
+            Just("10.0.0.1"),
+            Just("2024-01-15T10:21:33Z"),
+            Just("0x1a2c"),
+            Just("-"),
+            Just("alert"),
+            Just("4624"),
+            Just("1"),
+            Just("High"),
+            Just("CORP\\jdoe"),
+        ]
+        .prop_map(|s| Value::String(s.to_owned())),
     ];
     leaf.prop_recursive(6, 64, 8, |inner| {
         let keys = prop_oneof![
-            Just("event_type".to_owned()), Just("alert".to_owned()), Just("src_ip".to_owned()),
-            Just("timestamp".to_owned()), Just("winlog".to_owned()), Just("event_data".to_owned()),
-            Just("EventID".to_owned()), Just("detail".to_owned()), Just("event".to_owned()),
-            Just("severity".to_owned()), Just("rule".to_owned()), Just("evidence".to_owned()),
+            Just("event_type".to_owned()),
+            Just("alert".to_owned()),
+            Just("src_ip".to_owned()),
+            Just("timestamp".to_owned()),
+            Just("winlog".to_owned()),
+            Just("event_data".to_owned()),
+            Just("EventID".to_owned()),
+            Just("detail".to_owned()),
+            Just("event".to_owned()),
+            Just("severity".to_owned()),
+            Just("rule".to_owned()),
+            Just("evidence".to_owned()),
             "[a-zA-Z_.]{1,8}",
         ];
         prop_oneof![
@@ -125,5 +142,8 @@ fn huge_leef_line_is_parsed() {
         line.push_str(&format!("k{index}=v^"));
     }
     let parsed = leef::parse(&line).unwrap();
-    assert_eq!(parsed.value["attributes"].as_object().unwrap().len(), 100_000);
+    assert_eq!(
+        parsed.value["attributes"].as_object().unwrap().len(),
+        100_000
+    );
 }

@@ -99,10 +99,10 @@ pub(crate) fn apply(
     if let Some(class) = mapping.ocsf_class {
         derive::fill(class, &mut event);
     }
-    if mapping.raw_data {
-        if let Some(text) = raw_text {
-            event.insert(RAW_DATA_KEY.to_owned(), Value::String(text.to_owned()));
-        }
+    if mapping.raw_data
+        && let Some(text) = raw_text
+    {
+        event.insert(RAW_DATA_KEY.to_owned(), Value::String(text.to_owned()));
     }
     if mapping.unmapped == Unmapped::Keep {
         let mut truncated = false;
@@ -127,10 +127,10 @@ impl Run<'_> {
     /// object, else the input itself.
     fn root<'v>(&self, input: &'v Value) -> (&'v Value, Vec<Concrete>) {
         for path in &self.mapping.unwrap {
-            if let Some((value, taken)) = path.lookup(input) {
-                if value.is_object() {
-                    return (value, taken);
-                }
+            if let Some((value, taken)) = path.lookup(input)
+                && value.is_object()
+            {
+                return (value, taken);
             }
         }
         (input, Vec::new())
@@ -174,7 +174,10 @@ impl Run<'_> {
                     .unwrap_or_default();
                 return Err(NormalizeError::Unexpected {
                     path,
-                    found: text.map_or_else(|| super::path::json_type(value).to_owned(), |t| format!("`{}`", preview(&t))),
+                    found: text.map_or_else(
+                        || super::path::json_type(value).to_owned(),
+                        |t| format!("`{}`", preview(&t)),
+                    ),
                     expected: expected(),
                 });
             }
@@ -199,10 +202,10 @@ impl Run<'_> {
 
     fn evaluate(&self, rule: &FieldRule, root: &Value) -> Outcome {
         if !rule.when.is_empty()
-            && !rule
-                .when
-                .iter()
-                .any(|path| path.lookup(root).is_some_and(|(value, _)| !self.is_empty(value)))
+            && !rule.when.iter().any(|path| {
+                path.lookup(root)
+                    .is_some_and(|(value, _)| !self.is_empty(value))
+            })
         {
             return Outcome::Skipped;
         }

@@ -40,7 +40,10 @@ pub struct ParsedLine {
 pub fn parse(line: &str) -> Result<ParsedLine, ParseError> {
     let chars: Vec<char> = line.trim_end_matches(['\r', '\n']).chars().collect();
     let start = find_marker(&chars, "CEF:").ok_or_else(|| {
-        ParseError::at(1, "expected a CEF line starting with `CEF:` (after an optional syslog header)")
+        ParseError::at(
+            1,
+            "expected a CEF line starting with `CEF:` (after an optional syslog header)",
+        )
     })?;
     let mut warnings = Vec::new();
     let mut object = Map::new();
@@ -110,7 +113,9 @@ pub fn parse(line: &str) -> Result<ParsedLine, ParseError> {
 /// The character index where `marker` first occurs.
 pub(crate) fn find_marker(chars: &[char], marker: &str) -> Option<usize> {
     let marker: Vec<char> = marker.chars().collect();
-    chars.windows(marker.len()).position(|window| window == marker.as_slice())
+    chars
+        .windows(marker.len())
+        .position(|window| window == marker.as_slice())
 }
 
 fn is_key_char(c: char) -> bool {
@@ -153,8 +158,13 @@ fn parse_extension(chars: &[char], warnings: &mut Vec<String>) -> Map<String, Va
         let key: String = chars[key_start..equals].iter().collect();
         let value = unescape_value(&chars[equals + 1..value_end]);
         let value = value.trim_end().to_owned();
-        if extensions.insert(key.clone(), Value::String(value)).is_some() {
-            warnings.push(format!("extension key `{key}` appears twice; the last value is kept"));
+        if extensions
+            .insert(key.clone(), Value::String(value))
+            .is_some()
+        {
+            warnings.push(format!(
+                "extension key `{key}` appears twice; the last value is kept"
+            ));
         }
     }
     extensions

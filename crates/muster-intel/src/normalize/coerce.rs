@@ -114,9 +114,7 @@ fn to_int(value: &Value) -> Result<Value, String> {
         }
         Value::String(raw) => {
             let text = raw.trim();
-            let hex = text
-                .strip_prefix("0x")
-                .or_else(|| text.strip_prefix("0X"));
+            let hex = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X"));
             let parsed = match hex {
                 Some(digits) => i64::from_str_radix(digits, 16)
                     .map(Value::from)
@@ -151,8 +149,8 @@ fn to_bool(value: &Value) -> Result<Value, String> {
     match value {
         Value::Bool(flag) => Ok(Value::Bool(*flag)),
         Value::Number(number) => match number.as_f64() {
-            Some(n) if n == 0.0 => Ok(Value::Bool(false)),
-            Some(n) if n == 1.0 => Ok(Value::Bool(true)),
+            Some(0.0) => Ok(Value::Bool(false)),
+            Some(1.0) => Ok(Value::Bool(true)),
             _ => Err(format!("{number} is not a boolean (only 0 and 1 are)")),
         },
         Value::String(text) => match text.trim().to_ascii_lowercase().as_str() {
@@ -187,11 +185,26 @@ mod tests {
 
     #[test]
     fn ip_canonicalises_and_strips_ports_and_zones() {
-        assert_eq!(run(Coercion::Ip, json!(" 10.0.0.1 ")), Ok(json!("10.0.0.1")));
-        assert_eq!(run(Coercion::Ip, json!("10.0.0.1:443")), Ok(json!("10.0.0.1")));
-        assert_eq!(run(Coercion::Ip, json!("[2001:DB8::1]:443")), Ok(json!("2001:db8::1")));
-        assert_eq!(run(Coercion::Ip, json!("fe80::1%eth0")), Ok(json!("fe80::1")));
-        assert_eq!(run(Coercion::Ip, json!("::ffff:10.0.0.5")), Ok(json!("::ffff:10.0.0.5")));
+        assert_eq!(
+            run(Coercion::Ip, json!(" 10.0.0.1 ")),
+            Ok(json!("10.0.0.1"))
+        );
+        assert_eq!(
+            run(Coercion::Ip, json!("10.0.0.1:443")),
+            Ok(json!("10.0.0.1"))
+        );
+        assert_eq!(
+            run(Coercion::Ip, json!("[2001:DB8::1]:443")),
+            Ok(json!("2001:db8::1"))
+        );
+        assert_eq!(
+            run(Coercion::Ip, json!("fe80::1%eth0")),
+            Ok(json!("fe80::1"))
+        );
+        assert_eq!(
+            run(Coercion::Ip, json!("::ffff:10.0.0.5")),
+            Ok(json!("::ffff:10.0.0.5"))
+        );
         assert!(run(Coercion::Ip, json!("1.2.3.999")).is_err());
         assert!(run(Coercion::Ip, json!(17)).is_err());
         assert_eq!(

@@ -34,7 +34,11 @@ pub(crate) fn fill(class: OcsfClass, event: &mut Map<String, Value>) {
     set_default(event, "class_uid", Value::from(definition.uid));
     set_default(event, "class_name", Value::from(definition.caption.clone()));
     set_default(event, "category_uid", Value::from(definition.category_uid));
-    set_default(event, "category_name", Value::from(definition.category.clone()));
+    set_default(
+        event,
+        "category_name",
+        Value::from(definition.category.clone()),
+    );
     if let Some(activity) = event.get("activity_id").and_then(Value::as_i64) {
         if let Some(caption) = schema.activity_caption(definition, activity) {
             set_default(event, "activity_name", Value::from(caption));
@@ -44,26 +48,28 @@ pub(crate) fn fill(class: OcsfClass, event: &mut Map<String, Value>) {
                 Value::from(format!("{}: {caption}", definition.caption)),
             );
         }
-        if let Some(class_uid) = event.get("class_uid").and_then(Value::as_i64) {
-            if let Some(type_uid) = class_uid.checked_mul(100).and_then(|b| b.checked_add(activity)) {
-                set_default(event, "type_uid", Value::from(type_uid));
-            }
+        if let Some(class_uid) = event.get("class_uid").and_then(Value::as_i64)
+            && let Some(type_uid) = class_uid
+                .checked_mul(100)
+                .and_then(|b| b.checked_add(activity))
+        {
+            set_default(event, "type_uid", Value::from(type_uid));
         }
     }
-    if let Some(severity) = event.get("severity_id").and_then(Value::as_i64) {
-        if let Some(caption) = schema.enum_caption("severity_id", severity) {
-            set_default(event, "severity", Value::from(caption));
-        }
+    if let Some(severity) = event.get("severity_id").and_then(Value::as_i64)
+        && let Some(caption) = schema.enum_caption("severity_id", severity)
+    {
+        set_default(event, "severity", Value::from(caption));
     }
     let status_enum = if class == OcsfClass::DetectionFinding {
         "finding_status_id"
     } else {
         "status_id"
     };
-    if let Some(status) = event.get("status_id").and_then(Value::as_i64) {
-        if let Some(caption) = schema.enum_caption(status_enum, status) {
-            set_default(event, "status", Value::from(caption));
-        }
+    if let Some(status) = event.get("status_id").and_then(Value::as_i64)
+        && let Some(caption) = schema.enum_caption(status_enum, status)
+    {
+        set_default(event, "status", Value::from(caption));
     }
     if let Value::Object(metadata) = event
         .entry("metadata")
@@ -94,10 +100,11 @@ mod tests {
 
     #[test]
     fn fills_ids_and_captions_without_overwriting() {
-        let mut event = json!({"severity_id": 4, "activity_id": 1, "status_id": 2, "class_name": "Mine"})
-            .as_object()
-            .cloned()
-            .unwrap();
+        let mut event =
+            json!({"severity_id": 4, "activity_id": 1, "status_id": 2, "class_name": "Mine"})
+                .as_object()
+                .cloned()
+                .unwrap();
         fill(OcsfClass::Authentication, &mut event);
         assert_eq!(
             Value::Object(event),

@@ -77,10 +77,10 @@ impl EnumMap {
                 }
             };
             let (low, high) = (bound(low)?, bound(high)?);
-            if let (Some(low), Some(high)) = (low, high) {
-                if low >= high {
-                    return Err(format!("range `{key}` is empty"));
-                }
+            if let (Some(low), Some(high)) = (low, high)
+                && low >= high
+            {
+                return Err(format!("range `{key}` is empty"));
             }
             self.ranges.push((low, high, target));
         } else {

@@ -19,7 +19,10 @@ use super::syslog;
 pub fn parse(line: &str) -> Result<ParsedLine, ParseError> {
     let chars: Vec<char> = line.trim_end_matches(['\r', '\n']).chars().collect();
     let start = find_marker(&chars, "LEEF:").ok_or_else(|| {
-        ParseError::at(1, "expected a LEEF line starting with `LEEF:` (after an optional syslog header)")
+        ParseError::at(
+            1,
+            "expected a LEEF line starting with `LEEF:` (after an optional syslog header)",
+        )
     })?;
     let body_start = start + 5;
     let version_end = chars[body_start..]
@@ -132,7 +135,9 @@ fn parse_delimiter(spec: &str) -> Result<Option<char>, String> {
         .or_else(|| spec.strip_prefix("0X"))
         .or_else(|| spec.strip_prefix('x'))
         .or_else(|| spec.strip_prefix('X'))
-        .ok_or_else(|| format!("the LEEF delimiter `{spec}` is neither one character nor a hex code like x09"))?;
+        .ok_or_else(|| {
+            format!("the LEEF delimiter `{spec}` is neither one character nor a hex code like x09")
+        })?;
     u32::from_str_radix(hex, 16)
         .ok()
         .filter(|_| (1..=4).contains(&hex.len()))
@@ -154,7 +159,9 @@ fn parse_attributes(text: &str, delimiter: char, warnings: &mut Vec<String>) -> 
                     .insert(key.clone(), Value::String(value.to_owned()))
                     .is_some()
                 {
-                    warnings.push(format!("attribute `{key}` appears twice; the last value is kept"));
+                    warnings.push(format!(
+                        "attribute `{key}` appears twice; the last value is kept"
+                    ));
                 }
             }
             _ => warnings.push(format!(
@@ -187,10 +194,14 @@ mod tests {
 
     #[test]
     fn parses_leef_2_delimiters() {
-        let caret = parse("LEEF:2.0|Vendor|Prod\\|uct|2.1|Login|^|usrName=jdoe^src=10.0.0.1").unwrap();
+        let caret =
+            parse("LEEF:2.0|Vendor|Prod\\|uct|2.1|Login|^|usrName=jdoe^src=10.0.0.1").unwrap();
         assert_eq!(caret.value["product"], json!("Prod|uct"));
         assert_eq!(caret.value["delimiter"], json!("^"));
-        assert_eq!(caret.value["attributes"], json!({"usrName": "jdoe", "src": "10.0.0.1"}));
+        assert_eq!(
+            caret.value["attributes"],
+            json!({"usrName": "jdoe", "src": "10.0.0.1"})
+        );
         let hex = parse("LEEF:2.0|V|P|1|E|x7C|a=1|b=2").unwrap();
         assert_eq!(hex.value["attributes"], json!({"a": "1", "b": "2"}));
         let omitted = parse("LEEF:2.0|V|P|1|E|a=1\tb=2").unwrap();
@@ -204,8 +215,18 @@ mod tests {
     #[test]
     fn reports_bad_lines() {
         assert_eq!(parse("nope").unwrap_err().column, 1);
-        assert!(parse("LEEF:3.0|V|P|1|E|").unwrap_err().message.contains("unsupported"));
-        assert!(parse("LEEF:1.0|V|P").unwrap_err().message.contains("of its 4"));
+        assert!(
+            parse("LEEF:3.0|V|P|1|E|")
+                .unwrap_err()
+                .message
+                .contains("unsupported")
+        );
+        assert!(
+            parse("LEEF:1.0|V|P")
+                .unwrap_err()
+                .message
+                .contains("of its 4")
+        );
         assert!(parse("LEEF:1.0").is_err());
         let bad = parse("LEEF:2.0|V|P|1|E|xZZ|a=1").unwrap_err();
         assert_eq!(bad.column, 18);

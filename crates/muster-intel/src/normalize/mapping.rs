@@ -250,9 +250,9 @@ impl<'de> Deserialize<'de> for FieldRules {
                     let target = TargetPath::parse(&key).map_err(|error| {
                         de::Error::custom(format!("field `{key}`: bad target path: {error}"))
                     })?;
-                    let spec: RuleSpec = access.next_value().map_err(|error| {
-                        de::Error::custom(format!("field `{key}`: {error}"))
-                    })?;
+                    let spec: RuleSpec = access
+                        .next_value()
+                        .map_err(|error| de::Error::custom(format!("field `{key}`: {error}")))?;
                     let rule = spec
                         .build(target)
                         .map_err(|error| de::Error::custom(format!("field `{key}`: {error}")))?;
@@ -313,8 +313,9 @@ impl RuleSpec {
             },
             RuleSpec::Body(body) => *body,
         };
-        let sources =
-            usize::from(body.from.is_some()) + usize::from(body.constant.is_some()) + usize::from(body.format.is_some());
+        let sources = usize::from(body.from.is_some())
+            + usize::from(body.constant.is_some())
+            + usize::from(body.format.is_some());
         if sources == 0 {
             return Err("give the value's source: `from`, `const` or `format`".to_owned());
         }
@@ -327,13 +328,20 @@ impl RuleSpec {
                 || body.coerce.is_some()
                 || body.default.is_some())
         {
-            return Err("a `const` is written as it is: drop `transform`, `map`, `coerce` and `default`".to_owned());
+            return Err(
+                "a `const` is written as it is: drop `transform`, `map`, `coerce` and `default`"
+                    .to_owned(),
+            );
         }
         if body.otherwise.is_some() && body.map.is_none() {
             return Err("`otherwise` only applies with a `map`".to_owned());
         }
         let mut candidates: Vec<Candidate> = match (body.from, body.constant, body.format) {
-            (Some(from), _, _) => from.0.into_iter().map(CandidateSpec::into_candidate).collect(),
+            (Some(from), _, _) => from
+                .0
+                .into_iter()
+                .map(CandidateSpec::into_candidate)
+                .collect(),
             (_, Some(constant), _) => vec![Candidate::Const(constant)],
             (_, _, Some(format)) => vec![Candidate::Format(format)],
             _ => Vec::new(),
@@ -369,16 +377,24 @@ impl<'de> Deserialize<'de> for RuleSpec {
                 Ok(RuleSpec::Candidates(vec![CandidateSpec::path(v)?]))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<RuleSpec, E> {
-                Ok(RuleSpec::Candidates(vec![CandidateSpec::Const(Value::from(v))]))
+                Ok(RuleSpec::Candidates(vec![CandidateSpec::Const(
+                    Value::from(v),
+                )]))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<RuleSpec, E> {
-                Ok(RuleSpec::Candidates(vec![CandidateSpec::Const(Value::from(v))]))
+                Ok(RuleSpec::Candidates(vec![CandidateSpec::Const(
+                    Value::from(v),
+                )]))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<RuleSpec, E> {
-                Ok(RuleSpec::Candidates(vec![CandidateSpec::Const(Value::from(v))]))
+                Ok(RuleSpec::Candidates(vec![CandidateSpec::Const(
+                    Value::from(v),
+                )]))
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<RuleSpec, E> {
-                Ok(RuleSpec::Candidates(vec![CandidateSpec::Const(Value::Bool(v))]))
+                Ok(RuleSpec::Candidates(vec![CandidateSpec::Const(
+                    Value::Bool(v),
+                )]))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RuleSpec, A::Error> {
                 let mut items = Vec::new();

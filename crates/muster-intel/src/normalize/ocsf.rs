@@ -76,7 +76,9 @@ impl OcsfClass {
 
     /// The class with this `class_uid`.
     pub fn from_uid(uid: u64) -> Option<Self> {
-        OcsfClass::ALL.into_iter().find(|class| u64::from(class.uid()) == uid)
+        OcsfClass::ALL
+            .into_iter()
+            .find(|class| u64::from(class.uid()) == uid)
     }
 }
 
@@ -200,16 +202,17 @@ impl fmt::Display for Finding {
         };
         match &self.problem {
             Problem::MissingRequired => write!(f, "{place} is required but missing"),
-            Problem::NoneOf(names) => write!(
-                f,
-                "{place} needs at least one of: {}",
-                names.join(", ")
-            ),
+            Problem::NoneOf(names) => {
+                write!(f, "{place} needs at least one of: {}", names.join(", "))
+            }
             Problem::WrongType { expected, found } => {
                 write!(f, "{place} should be {expected}, found {found}")
             }
             Problem::NotInEnum { value, enumeration } => {
-                write!(f, "{place} is {value}, which is not a value of {enumeration}")
+                write!(
+                    f,
+                    "{place} is {value}, which is not a value of {enumeration}"
+                )
             }
             Problem::WrongValue { expected, found } => {
                 write!(f, "{place} should be {expected}, found {found}")

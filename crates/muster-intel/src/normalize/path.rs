@@ -465,7 +465,10 @@ mod tests {
         assert_eq!(read("['remote-ip-address']"), Some(json!("203.0.113.9")));
         assert_eq!(read("remote-ip-address"), Some(json!("203.0.113.9")));
         assert_eq!(read("evidence[entityType=Process].pid"), Some(json!(42)));
-        assert_eq!(read("evidence[entityType=\"Process\"].pid"), Some(json!(42)));
+        assert_eq!(
+            read("evidence[entityType=\"Process\"].pid"),
+            Some(json!(42))
+        );
         assert_eq!(read("evidence[entityType=Ip].pid"), None);
     }
 
@@ -497,7 +500,12 @@ mod tests {
             json!({"evidences": [{"src_endpoint": {"ip": "10.0.0.1", "port": 22}}]})
         );
         let clash = TargetPath::parse("evidences[0].src_endpoint.ip.v4").unwrap();
-        assert!(clash.set(&mut out, json!(1)).unwrap_err().contains("already holds"));
+        assert!(
+            clash
+                .set(&mut out, json!(1))
+                .unwrap_err()
+                .contains("already holds")
+        );
 
         let a = TargetPath::parse("src.ip").unwrap();
         assert!(a.conflicts_with(&TargetPath::parse("src").unwrap()));

@@ -11,19 +11,58 @@ use super::{NormalizeError, NormalizeOptions, Normalized};
 
 /// The profile files, by name.
 const PROFILE_FILES: &[(&str, &str)] = &[
-    ("suricata_eve_alert", include_str!("../../profiles/suricata_eve_alert.yaml")),
-    ("zeek_notice", include_str!("../../profiles/zeek_notice.yaml")),
-    ("wazuh_alert", include_str!("../../profiles/wazuh_alert.yaml")),
-    ("crowdstrike_falcon_detection", include_str!("../../profiles/crowdstrike_falcon_detection.yaml")),
-    ("defender_endpoint_alert", include_str!("../../profiles/defender_endpoint_alert.yaml")),
-    ("aws_guardduty_finding", include_str!("../../profiles/aws_guardduty_finding.yaml")),
-    ("okta_system_log", include_str!("../../profiles/okta_system_log.yaml")),
-    ("windows_logon", include_str!("../../profiles/windows_logon.yaml")),
-    ("windows_process_creation", include_str!("../../profiles/windows_process_creation.yaml")),
-    ("sysmon_process_create", include_str!("../../profiles/sysmon_process_create.yaml")),
-    ("sysmon_network_connect", include_str!("../../profiles/sysmon_network_connect.yaml")),
-    ("cef_generic", include_str!("../../profiles/cef_generic.yaml")),
-    ("leef_generic", include_str!("../../profiles/leef_generic.yaml")),
+    (
+        "suricata_eve_alert",
+        include_str!("../../profiles/suricata_eve_alert.yaml"),
+    ),
+    (
+        "zeek_notice",
+        include_str!("../../profiles/zeek_notice.yaml"),
+    ),
+    (
+        "wazuh_alert",
+        include_str!("../../profiles/wazuh_alert.yaml"),
+    ),
+    (
+        "crowdstrike_falcon_detection",
+        include_str!("../../profiles/crowdstrike_falcon_detection.yaml"),
+    ),
+    (
+        "defender_endpoint_alert",
+        include_str!("../../profiles/defender_endpoint_alert.yaml"),
+    ),
+    (
+        "aws_guardduty_finding",
+        include_str!("../../profiles/aws_guardduty_finding.yaml"),
+    ),
+    (
+        "okta_system_log",
+        include_str!("../../profiles/okta_system_log.yaml"),
+    ),
+    (
+        "windows_logon",
+        include_str!("../../profiles/windows_logon.yaml"),
+    ),
+    (
+        "windows_process_creation",
+        include_str!("../../profiles/windows_process_creation.yaml"),
+    ),
+    (
+        "sysmon_process_create",
+        include_str!("../../profiles/sysmon_process_create.yaml"),
+    ),
+    (
+        "sysmon_network_connect",
+        include_str!("../../profiles/sysmon_network_connect.yaml"),
+    ),
+    (
+        "cef_generic",
+        include_str!("../../profiles/cef_generic.yaml"),
+    ),
+    (
+        "leef_generic",
+        include_str!("../../profiles/leef_generic.yaml"),
+    ),
 ];
 
 /// A named, documented mapping for one kind of source.
@@ -113,7 +152,9 @@ fn all() -> &'static [Profile] {
 pub(crate) fn load_all() -> Result<Vec<Profile>, String> {
     PROFILE_FILES
         .iter()
-        .map(|(file, text)| load(file, text).map_err(|error| format!("profiles/{file}.yaml: {error}")))
+        .map(|(file, text)| {
+            load(file, text).map_err(|error| format!("profiles/{file}.yaml: {error}"))
+        })
         .collect()
 }
 
@@ -121,13 +162,17 @@ fn load(file: &str, text: &str) -> Result<Profile, String> {
     let mapping = Mapping::from_yaml(text).map_err(|error| error.to_string())?;
     let name = mapping.name.clone().ok_or("a profile needs a `name`")?;
     if name != file {
-        return Err(format!("the profile is named `{name}` but its file is `{file}.yaml`"));
+        return Err(format!(
+            "the profile is named `{name}` but its file is `{file}.yaml`"
+        ));
     }
     let description = mapping
         .description
         .clone()
         .ok_or("a profile needs a `description`")?;
-    let ocsf_class = mapping.ocsf_class.ok_or("a profile needs an `ocsf_class`")?;
+    let ocsf_class = mapping
+        .ocsf_class
+        .ok_or("a profile needs an `ocsf_class`")?;
     Ok(Profile {
         name,
         description: description.trim().to_owned(),

@@ -17,17 +17,17 @@ pub(crate) fn parse_header(prefix: &str) -> Option<Value> {
         return None;
     }
     let mut header = Map::new();
-    if let Some(after) = rest.strip_prefix('<') {
-        if let Some((digits, tail)) = after.split_once('>') {
-            if let Ok(priority) = digits.parse::<u8>() {
-                if priority <= 191 && !digits.is_empty() && digits.len() <= 3 {
-                    header.insert("priority".into(), Value::from(priority));
-                    header.insert("facility".into(), Value::from(priority / 8));
-                    header.insert("severity".into(), Value::from(priority % 8));
-                    rest = tail.trim_start();
-                }
-            }
-        }
+    if let Some(after) = rest.strip_prefix('<')
+        && let Some((digits, tail)) = after.split_once('>')
+        && let Ok(priority) = digits.parse::<u8>()
+        && priority <= 191
+        && !digits.is_empty()
+        && digits.len() <= 3
+    {
+        header.insert("priority".into(), Value::from(priority));
+        header.insert("facility".into(), Value::from(priority / 8));
+        header.insert("severity".into(), Value::from(priority % 8));
+        rest = tail.trim_start();
     }
     let tokens: Vec<&str> = rest.split_whitespace().collect();
     let dash_is_none = |token: &str| (token != "-").then(|| Value::from(token));
@@ -51,9 +51,7 @@ pub(crate) fn parse_header(prefix: &str) -> Option<Value> {
         if tokens.get(6) == Some(&"-") {
             used = 7;
         }
-    } else if tokens.len() >= 3
-        && MONTHS.contains(&tokens[0])
-        && tokens[2].split(':').count() == 3
+    } else if tokens.len() >= 3 && MONTHS.contains(&tokens[0]) && tokens[2].split(':').count() == 3
     {
         // RFC 3164: MMM dd HH:MM:SS [HOSTNAME]
         header.insert(
@@ -65,14 +63,14 @@ pub(crate) fn parse_header(prefix: &str) -> Option<Value> {
             header.insert("host".into(), Value::from(*host));
             used = 4;
         }
-    } else if let Some(first) = tokens.first() {
-        if chrono::DateTime::parse_from_rfc3339(first).is_ok() {
-            header.insert("timestamp".into(), Value::from(*first));
-            used = 1;
-            if let Some(host) = tokens.get(1) {
-                header.insert("host".into(), Value::from(*host));
-                used = 2;
-            }
+    } else if let Some(first) = tokens.first()
+        && chrono::DateTime::parse_from_rfc3339(first).is_ok()
+    {
+        header.insert("timestamp".into(), Value::from(*first));
+        used = 1;
+        if let Some(host) = tokens.get(1) {
+            header.insert("host".into(), Value::from(*host));
+            used = 2;
         }
     }
     if used < tokens.len() {
@@ -90,17 +88,24 @@ mod tests {
     fn reads_3164_5424_and_bare_headers() {
         assert_eq!(
             parse_header("<134>Jan 18 11:07:53 fw01 "),
-            Some(json!({"priority": 134, "facility": 16, "severity": 6, "timestamp": "Jan 18 11:07:53", "host": "fw01"}))
+            Some(
+                json!({"priority": 134, "facility": 16, "severity": 6, "timestamp": "Jan 18 11:07:53", "host": "fw01"})
+            )
         );
         assert_eq!(
             parse_header("<13>1 2024-01-15T10:21:33Z ids01 suricata - - - "),
-            Some(json!({"priority": 13, "facility": 1, "severity": 5, "version": 1, "timestamp": "2024-01-15T10:21:33Z", "host": "ids01", "app": "suricata"}))
+            Some(
+                json!({"priority": 13, "facility": 1, "severity": 5, "version": 1, "timestamp": "2024-01-15T10:21:33Z", "host": "ids01", "app": "suricata"})
+            )
         );
         assert_eq!(
             parse_header("Jan 18 11:07:53 host1 tag: "),
             Some(json!({"timestamp": "Jan 18 11:07:53", "host": "host1", "prefix": "tag:"}))
         );
         assert_eq!(parse_header("  "), None);
-        assert_eq!(parse_header("<999>junk"), Some(json!({"prefix": "<999>junk"})));
+        assert_eq!(
+            parse_header("<999>junk"),
+            Some(json!({"prefix": "<999>junk"}))
+        );
     }
 }

@@ -72,7 +72,9 @@ impl Template {
             parts.push(Part::Literal(literal));
         }
         if !parts.iter().any(|part| matches!(part, Part::Field(_))) {
-            return Err("a format needs at least one {placeholder}; use `const` for fixed text".into());
+            return Err(
+                "a format needs at least one {placeholder}; use `const` for fixed text".into(),
+            );
         }
         Ok(Self {
             text: text.to_owned(),
@@ -81,7 +83,11 @@ impl Template {
     }
 
     /// Fills the template from `root`; `None` when a placeholder has no usable value.
-    pub(crate) fn render(&self, root: &Value, is_empty: impl Fn(&Value) -> bool) -> Option<Rendered> {
+    pub(crate) fn render(
+        &self,
+        root: &Value,
+        is_empty: impl Fn(&Value) -> bool,
+    ) -> Option<Rendered> {
         let mut text = String::new();
         let mut read = Vec::new();
         for part in &self.parts {
@@ -127,13 +133,21 @@ mod tests {
         let rendered = template.render(&alert, Value::is_null).unwrap();
         assert_eq!(rendered.text, "Scan::Port_Scan: scanned {10.0.0.1}");
         assert_eq!(rendered.read.len(), 3);
-        assert!(template.render(&json!({"note": "x"}), Value::is_null).is_none());
+        assert!(
+            template
+                .render(&json!({"note": "x"}), Value::is_null)
+                .is_none()
+        );
     }
 
     #[test]
     fn rejects_bad_formats() {
         assert!(Template::parse("{note").unwrap_err().contains("column 1"));
-        assert!(Template::parse("a } b {c}").unwrap_err().contains("column 3"));
+        assert!(
+            Template::parse("a } b {c}")
+                .unwrap_err()
+                .contains("column 3")
+        );
         assert!(Template::parse("fixed").is_err());
         assert!(Template::parse("{a..b}").is_err());
     }

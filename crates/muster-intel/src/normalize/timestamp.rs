@@ -8,7 +8,9 @@
 //! reference time is taken, or the year before when that would put the time more than a day
 //! in the future) and .NET's `/Date(ms)/`. Times without a zone are taken as UTC.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc,
+};
 use serde_json::Value;
 
 /// Longest text tried as a timestamp; longer strings are rejected without parsing.
@@ -101,15 +103,17 @@ fn parse_text(raw: &str, reference: DateTime<Utc>) -> Result<DateTime<Utc>, Stri
             return in_range(Utc.from_utc_datetime(&naive));
         }
     }
-    if let Ok(date) = NaiveDate::parse_from_str(without_zone, "%Y-%m-%d") {
-        if let Some(midnight) = date.and_hms_opt(0, 0, 0) {
-            return in_range(Utc.from_utc_datetime(&midnight));
-        }
+    if let Ok(date) = NaiveDate::parse_from_str(without_zone, "%Y-%m-%d")
+        && let Some(midnight) = date.and_hms_opt(0, 0, 0)
+    {
+        return in_range(Utc.from_utc_datetime(&midnight));
     }
     if let Some(instant) = parse_syslog(without_zone, reference) {
         return in_range(instant);
     }
-    Err(format!("`{text}` is not a time format this normaliser knows"))
+    Err(format!(
+        "`{text}` is not a time format this normaliser knows"
+    ))
 }
 
 /// Digits with an optional sign and fraction: an epoch number written as text.
@@ -217,10 +221,7 @@ fn in_range(instant: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     if (1900..=9999).contains(&instant.year()) {
         Ok(instant)
     } else {
-        Err(format!(
-            "year {} is outside 1900–9999",
-            instant.year()
-        ))
+        Err(format!("year {} is outside 1900–9999", instant.year()))
     }
 }
 
@@ -241,8 +242,14 @@ mod tests {
     fn reads_epoch_numbers_by_magnitude() {
         assert_eq!(read(json!(1705314093)), "2024-01-15T10:21:33Z");
         assert_eq!(read(json!(1705314093123_i64)), "2024-01-15T10:21:33.123Z");
-        assert_eq!(read(json!(1705314093123456_i64)), "2024-01-15T10:21:33.123456Z");
-        assert_eq!(read(json!(1705314093123456789_i64)), "2024-01-15T10:21:33.123456789Z");
+        assert_eq!(
+            read(json!(1705314093123456_i64)),
+            "2024-01-15T10:21:33.123456Z"
+        );
+        assert_eq!(
+            read(json!(1705314093123456789_i64)),
+            "2024-01-15T10:21:33.123456789Z"
+        );
         assert_eq!(read(json!(1705314093.25)), "2024-01-15T10:21:33.250Z");
         assert_eq!(read(json!("1705314093")), "2024-01-15T10:21:33Z");
         assert_eq!(read(json!("1705314093.5")), "2024-01-15T10:21:33.500Z");
@@ -253,8 +260,14 @@ mod tests {
         let cases = [
             ("2024-01-15T10:21:33Z", "2024-01-15T10:21:33Z"),
             ("2024-01-15T11:21:33.5+01:00", "2024-01-15T10:21:33.500Z"),
-            ("2024-01-15T10:21:33.123456+0000", "2024-01-15T10:21:33.123456Z"),
-            ("2024-01-15T10:21:33.1234567Z", "2024-01-15T10:21:33.123456700Z"),
+            (
+                "2024-01-15T10:21:33.123456+0000",
+                "2024-01-15T10:21:33.123456Z",
+            ),
+            (
+                "2024-01-15T10:21:33.1234567Z",
+                "2024-01-15T10:21:33.123456700Z",
+            ),
             ("Mon, 15 Jan 2024 10:21:33 +0000", "2024-01-15T10:21:33Z"),
             ("2024-01-15 10:21:33", "2024-01-15T10:21:33Z"),
             ("2024-01-15 10:21:33.123", "2024-01-15T10:21:33.123Z"),

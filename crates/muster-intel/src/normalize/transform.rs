@@ -82,9 +82,8 @@ impl Transform {
                     let parts = items
                         .iter()
                         .map(|item| {
-                            super::path::scalar_text(item).ok_or_else(|| {
-                                format!("cannot join {}", json_type(item))
-                            })
+                            super::path::scalar_text(item)
+                                .ok_or_else(|| format!("cannot join {}", json_type(item)))
                         })
                         .collect::<Result<Vec<_>, _>>()?;
                     Ok(Value::String(parts.join(separator)))
@@ -131,7 +130,9 @@ impl Transform {
     fn apply_text(&self, value: Value) -> Result<Value, String> {
         let text = match &value {
             Value::String(text) => text.clone(),
-            Value::Number(_) | Value::Bool(_) => super::path::scalar_text(&value).unwrap_or_default(),
+            Value::Number(_) | Value::Bool(_) => {
+                super::path::scalar_text(&value).unwrap_or_default()
+            }
             other => return Err(format!("expected text, got {}", json_type(other))),
         };
         let result = match self {
@@ -247,16 +248,31 @@ mod tests {
     #[test]
     fn path_and_text_transforms() {
         let path = json!("C:\\Windows\\System32\\cmd.exe");
-        assert_eq!(Transform::Basename.apply(path.clone()), Ok(json!("cmd.exe")));
-        assert_eq!(Transform::Dirname.apply(path), Ok(json!("C:\\Windows\\System32")));
-        assert_eq!(Transform::Basename.apply(json!("/usr/bin/curl")), Ok(json!("curl")));
+        assert_eq!(
+            Transform::Basename.apply(path.clone()),
+            Ok(json!("cmd.exe"))
+        );
+        assert_eq!(
+            Transform::Dirname.apply(path),
+            Ok(json!("C:\\Windows\\System32"))
+        );
+        assert_eq!(
+            Transform::Basename.apply(json!("/usr/bin/curl")),
+            Ok(json!("curl"))
+        );
         assert!(Transform::Dirname.apply(json!("curl")).is_err());
-        assert_eq!(Transform::Trim.apply(json!(" NtLmSsp ")), Ok(json!("NtLmSsp")));
+        assert_eq!(
+            Transform::Trim.apply(json!(" NtLmSsp ")),
+            Ok(json!("NtLmSsp"))
+        );
         assert_eq!(
             Transform::Split(",".into()).apply(json!("a, b,,c")),
             Ok(json!(["a", "b", "c"]))
         );
-        assert_eq!(Transform::Join("/".into()).apply(json!(["a", 1])), Ok(json!("a/1")));
+        assert_eq!(
+            Transform::Join("/".into()).apply(json!(["a", 1])),
+            Ok(json!("a/1"))
+        );
         assert_eq!(Transform::First.apply(json!(["x", "y"])), Ok(json!("x")));
     }
 
@@ -283,7 +299,11 @@ mod tests {
         );
         let sha256 = "A".repeat(64);
         let hashes = Transform::Fingerprints
-            .apply(json!(format!("SHA1={},MD5={},IMPHASH=ff", "b".repeat(40), "c".repeat(32))))
+            .apply(json!(format!(
+                "SHA1={},MD5={},IMPHASH=ff",
+                "b".repeat(40),
+                "c".repeat(32)
+            )))
             .unwrap();
         assert_eq!(hashes[0]["algorithm_id"], json!(2));
         assert_eq!(hashes[1]["algorithm"], json!("MD5"));

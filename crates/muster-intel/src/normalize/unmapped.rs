@@ -47,7 +47,12 @@ pub(crate) fn remainder(input: &Value, used: &UsedPaths, truncated: &mut bool) -
     })
 }
 
-fn remainder_at(value: &Value, used: &UsedPaths, depth: usize, truncated: &mut bool) -> Option<Value> {
+fn remainder_at(
+    value: &Value,
+    used: &UsedPaths,
+    depth: usize,
+    truncated: &mut bool,
+) -> Option<Value> {
     if used.whole {
         return None;
     }
@@ -72,10 +77,12 @@ fn remainder_at(value: &Value, used: &UsedPaths, depth: usize, truncated: &mut b
             let kept: Vec<Value> = items
                 .iter()
                 .enumerate()
-                .filter_map(|(index, item)| match used.children.get(&Concrete::Index(index)) {
-                    Some(child_used) => remainder_at(item, child_used, depth + 1, truncated),
-                    None => Some(copy_bounded(item, depth + 1, truncated)),
-                })
+                .filter_map(
+                    |(index, item)| match used.children.get(&Concrete::Index(index)) {
+                        Some(child_used) => remainder_at(item, child_used, depth + 1, truncated),
+                        None => Some(copy_bounded(item, depth + 1, truncated)),
+                    },
+                )
                 .collect();
             (!kept.is_empty()).then_some(Value::Array(kept))
         }

@@ -121,15 +121,15 @@ impl Schema {
     fn check(&self) -> Result<(), String> {
         let check_attributes = |owner: &str, attributes: &BTreeMap<String, Attribute>| {
             for (name, attribute) in attributes {
-                if let Kind::Object(object) = &attribute.kind {
-                    if !self.objects.contains_key(object) {
-                        return Err(format!("{owner}.{name}: unknown object `{object}`"));
-                    }
+                if let Kind::Object(object) = &attribute.kind
+                    && !self.objects.contains_key(object)
+                {
+                    return Err(format!("{owner}.{name}: unknown object `{object}`"));
                 }
-                if let Some(enumeration) = &attribute.enumeration {
-                    if !self.enums.contains_key(enumeration) {
-                        return Err(format!("{owner}.{name}: unknown enum `{enumeration}`"));
-                    }
+                if let Some(enumeration) = &attribute.enumeration
+                    && !self.enums.contains_key(enumeration)
+                {
+                    return Err(format!("{owner}.{name}: unknown enum `{enumeration}`"));
                 }
             }
             Ok(())
@@ -244,8 +244,7 @@ impl<'de> Deserialize<'de> for Attribute {
                 Attribute::parse_shorthand(v).map_err(E::custom)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Attribute, A::Error> {
-                let body =
-                    AttributeBody::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let body = AttributeBody::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 let (kind, array) = parse_type(&body.type_name);
                 let requirement = match body.requirement.as_deref() {
                     None => Requirement::Optional,
@@ -274,7 +273,10 @@ mod tests {
         let finding = &schema.classes["detection_finding"];
         assert_eq!(finding.uid, 2004);
         let attributes = schema.class_attributes(finding);
-        assert_eq!(attributes["finding_info"].requirement, Requirement::Required);
+        assert_eq!(
+            attributes["finding_info"].requirement,
+            Requirement::Required
+        );
         assert_eq!(attributes["time"].kind, Kind::Timestamp);
         assert_eq!(schema.enum_caption("severity_id", 4), Some("High"));
         assert_eq!(schema.enum_caption("severity_id", 42), None);

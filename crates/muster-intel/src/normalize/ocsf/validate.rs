@@ -132,11 +132,14 @@ impl Checker<'_> {
             Kind::Datetime => value
                 .as_str()
                 .is_some_and(|text| chrono::DateTime::parse_from_rfc3339(text).is_ok()),
-            Kind::Ip => value.as_str().is_some_and(|text| text.parse::<IpAddr>().is_ok()),
-            Kind::Port => value.as_u64().is_some_and(|port| port <= 65_535),
-            Kind::Email => value
+            Kind::Ip => value
                 .as_str()
-                .is_some_and(|text| text.split_once('@').is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())),
+                .is_some_and(|text| text.parse::<IpAddr>().is_ok()),
+            Kind::Port => value.as_u64().is_some_and(|port| port <= 65_535),
+            Kind::Email => value.as_str().is_some_and(|text| {
+                text.split_once('@')
+                    .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())
+            }),
             Kind::Mac => value.as_str().is_some_and(is_mac),
             Kind::Object(name) => {
                 let Some(definition) = self.schema.objects.get(name) else {
@@ -161,16 +164,16 @@ impl Checker<'_> {
             self.report(path, wrong_type(kind_name(&attribute.kind), value));
             return;
         }
-        if let (Some(enumeration), Some(id)) = (&attribute.enumeration, value.as_i64()) {
-            if self.schema.enum_caption(enumeration, id).is_none() {
-                self.report(
-                    path,
-                    Problem::NotInEnum {
-                        value: id,
-                        enumeration: enumeration.clone(),
-                    },
-                );
-            }
+        if let (Some(enumeration), Some(id)) = (&attribute.enumeration, value.as_i64())
+            && self.schema.enum_caption(enumeration, id).is_none()
+        {
+            self.report(
+                path,
+                Problem::NotInEnum {
+                    value: id,
+                    enumeration: enumeration.clone(),
+                },
+            );
         }
     }
 
@@ -180,16 +183,16 @@ impl Checker<'_> {
         object: &Map<String, Value>,
     ) {
         let expect = |checker: &mut Self, name: &str, expected: i64| {
-            if let Some(found) = object.get(name).and_then(Value::as_i64) {
-                if found != expected {
-                    checker.report(
-                        name,
-                        Problem::WrongValue {
-                            expected: expected.to_string(),
-                            found: found.to_string(),
-                        },
-                    );
-                }
+            if let Some(found) = object.get(name).and_then(Value::as_i64)
+                && found != expected
+            {
+                checker.report(
+                    name,
+                    Problem::WrongValue {
+                        expected: expected.to_string(),
+                        found: found.to_string(),
+                    },
+                );
             }
         };
         expect(self, "class_uid", definition.uid);
@@ -204,7 +207,11 @@ impl Checker<'_> {
                     },
                 );
             }
-            if let Some(type_uid) = definition.uid.checked_mul(100).and_then(|base| base.checked_add(activity)) {
+            if let Some(type_uid) = definition
+                .uid
+                .checked_mul(100)
+                .and_then(|base| base.checked_add(activity))
+            {
                 expect(self, "type_uid", type_uid);
             }
         }
@@ -251,7 +258,10 @@ mod tests {
 
     #[test]
     fn a_minimal_valid_event_has_no_findings() {
-        assert_eq!(validate(OcsfClass::DetectionFinding, &minimal_finding()), vec![]);
+        assert_eq!(
+            validate(OcsfClass::DetectionFinding, &minimal_finding()),
+            vec![]
+        );
     }
 
     #[test]
@@ -279,7 +289,10 @@ mod tests {
             "`type_uid` should be 200401, found 200402",
         ];
         for line in expected {
-            assert!(findings.contains(&line.to_owned()), "missing {line:?} in {findings:#?}");
+            assert!(
+                findings.contains(&line.to_owned()),
+                "missing {line:?} in {findings:#?}"
+            );
         }
         assert_eq!(findings.len(), expected.len(), "{findings:#?}");
     }
@@ -292,7 +305,18 @@ mod tests {
             .filter(|f| f.is_missing_required())
             .map(|f| f.path.as_str())
             .collect();
-        for name in ["activity_id", "actor", "category_uid", "class_uid", "device", "metadata", "process", "severity_id", "time", "type_uid"] {
+        for name in [
+            "activity_id",
+            "actor",
+            "category_uid",
+            "class_uid",
+            "device",
+            "metadata",
+            "process",
+            "severity_id",
+            "time",
+            "type_uid",
+        ] {
             assert!(missing.contains(&name), "{name} not reported: {missing:?}");
         }
         assert_eq!(validate(OcsfClass::EmailActivity, &json!([1]))[0].path, "");
