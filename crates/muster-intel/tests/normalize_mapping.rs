@@ -4,7 +4,7 @@
 use chrono::{TimeZone, Utc};
 use muster_intel::normalize::{
     self, Mapping, NormalizeError, NormalizeOptions, OcsfClass, SourceFormat, normalize_lines,
-    normalize_text_with, normalize_with,
+    normalize_text_with, normalize_with, ocsf,
 };
 use serde_json::{Value, json};
 
@@ -366,4 +366,49 @@ fn raw_data_keeps_the_original_line() {
     let line = "LEEF:1.0|V|P|1|Login|src=10.0.0.1";
     let out = normalize_text_with(line, &mapping, &options()).unwrap();
     assert_eq!(out.event, json!({"e": "Login", "raw_data": line}));
+}
+
+#[test]
+fn the_documented_example_mapping_loads_and_runs() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/intel.md"))
+        .unwrap();
+    let section = docs.split("### Mapping format").nth(1).unwrap();
+    let yaml = section
+        .split("```yaml\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let mapping = Mapping::from_yaml(yaml).unwrap();
+    let out = normalize_with(
+        &json!({"sourceAddress": "10.0.0.9", "severity": "HIGH", "alert_id": "a-1",
+                "rule": {"name": " Beacon ", "id": 9}, "@timestamp": "2024-01-15T10:21:33Z",
+                "image": "/usr/bin/curl", "pid": "0x1a2c", "host": "web-01", "event_type": "alert"}),
+        &mapping,
+        &options(),
+    )
+    .unwrap();
+    assert_eq!(
+        out.event["evidences"][0]["src_endpoint"]["ip"],
+        json!("10.0.0.9")
+    );
+    assert_eq!(out.event["severity_id"], json!(4));
+    assert_eq!(out.event["finding_info"]["title"], json!("Beacon"));
+    assert_eq!(out.event["time"], json!(1705314093000_i64));
+    assert!(
+        ocsf::validate(OcsfClass::DetectionFinding, &out.event).is_empty(),
+        "{:#?}",
+        ocsf::validate(OcsfClass::DetectionFinding, &out.event)
+    );
+}
+
+#[test]
+fn error_messages_point_at_the_yaml_location() {
+    let error = Mapping::from_yaml("fields:\n  severity_id: { from: sev, coerce: ipv4 }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("line 2"), "{error}");
+    assert!(error.contains("field `severity_id`"), "{error}");
+    assert!(error.contains("ipv4"), "{error}");
 }
