@@ -230,3 +230,108 @@ fn the_schema_describes_the_format() {
     assert_eq!(action["required"], json!(["id", "type"]));
     assert!(action["properties"]["options"].is_object());
 }
+
+#[test]
+fn windows_line_endings_and_a_byte_order_mark_load() {
+    let text = "\u{feff}name: crlf\r\nactions:\r\n  - id: start\r\n    type: manual\r\n    description: |\r\n      one\r\n      two\r\n";
+    let playbook = load("crlf.yaml", text).unwrap_or_else(|d| panic!("{}", render(&d)));
+    assert_eq!(
+        playbook.actions[0].description.as_deref(),
+        Some("one\ntwo\n")
+    );
+    let diagnostics = load(
+        "crlf.yaml",
+        "name: crlf\r\nactions:\r\n  - id: start\r\n    type: manual\r\n    colour: red\r\n",
+    )
+    .expect_err("unknown key");
+    assert_eq!(
+        render(&diagnostics),
+        "crlf.yaml:5:5: unknown key `colour` in action `start` (hint: allowed keys: id, type, description, options, retry, timeout, concurrency)\n"
+    );
+}
+
+#[test]
+fn long_keys_and_values_round_trip() {
+    let long_key = "k".repeat(1500);
+    let long_value = "v: ".repeat(40_000);
+    let text = format!(
+        "name: long\nactions:\n  - id: start\n    type: manual\n    options:\n      ? \"{long_key}\"\n      : \"{long_value}\"\n"
+    );
+    let playbook = load("long.yaml", &text).unwrap_or_else(|d| panic!("{}", render(&d)));
+    assert_eq!(playbook.actions[0].options[&long_key], json!(long_value));
+    let canonical = to_canonical_yaml(&playbook);
+    assert!(
+        canonical.contains(&format!("? \"{long_key}\"")),
+        "explicit key for a long key"
+    );
+    assert_eq!(load("long.yaml", &canonical).expect("reloads"), playbook);
+}
+
+#[test]
+fn hostile_input_is_rejected_with_a_diagnostic() {
+    let cases = [
+        ("deep_flow", "[".repeat(1_000_000)),
+        ("deep_block", "- ".repeat(100_000)),
+        (
+            "deep_mapping",
+            (0..10_000)
+                .map(|i| format!("{}k:\n", " ".repeat(i)))
+                .collect(),
+        ),
+        (
+            "too_large",
+            format!(
+                "name: x\ndescription: \"{}\"\n",
+                "a".repeat(5 * 1024 * 1024)
+            ),
+        ),
+        (
+            "many_values",
+            format!("name: x\nactions: [{}]\n", "1,".repeat(120_000)),
+        ),
+        ("many_anchors", {
+            let mut text = String::from("name: x\na0: &a0 [\"lol\", \"lol\"]\n");
+            for i in 1..60 {
+                text.push_str(&format!("a{i}: &a{i} [*a{}, *a{}]\n", i - 1, i - 1));
+            }
+            text
+        }),
+    ];
+    for (name, text) in cases {
+        let diagnostics = load(name, &text).expect_err(name);
+        assert!(!diagnostics.is_empty(), "{name}");
+        assert!(diagnostics.len() <= 25, "{name}: {}", diagnostics.len());
+    }
+}
+
+#[test]
+fn a_flood_of_problems_is_cut_short() {
+    let mut text = String::from("name: flood\nactions:\n  - id: start\n    type: manual\n");
+    for i in 0..1000 {
+        text.push_str(&format!("unknown_{i}: 1\n"));
+    }
+    let diagnostics = load("flood.yaml", &text).expect_err("unknown keys");
+    assert_eq!(diagnostics.len(), muster_model::load::MAX_DIAGNOSTICS + 1);
+    let last = diagnostics.last().expect("last");
+    assert_eq!(last.message, "800 more problems not listed");
+}
+
+#[test]
+fn cycles_and_unlinked_actions_are_allowed() {
+    let text = "name: loop\nactions:\n  - id: start\n    type: manual\n  - id: a\n    type: set\n  - id: b\n    type: set\n  - id: unused\n    type: set\nlinks:\n  - start -> a\n  - a -> b\n  - b -> a\n  - b.error -> b\n";
+    let playbook = load("loop.yaml", text).unwrap_or_else(|d| panic!("{}", render(&d)));
+    assert_eq!(playbook.links.len(), 4);
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = "name: Bad Name\nactions:\n  - id: a\n    type: webhok\n  - id: a\n    type: set\n    timeout: soon\nlinks:\n  - a -> missing\nlayout:\n  ghost: { x: 0, y: 0 }\nextra: 1\n";
+    let diagnostics = load("all.yaml", text).expect_err("many problems");
+    let places: Vec<(usize, usize)> = diagnostics.iter().map(|d| (d.line, d.column)).collect();
+    assert_eq!(
+        places,
+        [(1, 7), (4, 11), (5, 9), (7, 14), (9, 5), (11, 3), (12, 1)],
+        "{}",
+        render(&diagnostics)
+    );
+}

@@ -1,6 +1,11 @@
 //! Located problems in a playbook file and the list they are collected in.
 
+use std::collections::HashSet;
 use std::fmt;
+
+/// Most diagnostics returned for one file; a file with more problems than this is not worth
+/// listing in full.
+pub const MAX_DIAGNOSTICS: usize = 200;
 
 /// One problem in a playbook file, located at a line and column (both 1-based; the column
 /// counts characters, not bytes).
@@ -47,6 +52,13 @@ impl Pos {
     }
 }
 
+fn place(d: &Diagnostic) -> Pos {
+    Pos {
+        line: d.line,
+        column: d.column,
+    }
+}
+
 /// The diagnostics found so far for one file.
 pub(crate) struct Report {
     file: String,
@@ -84,37 +96,50 @@ impl Report {
     }
 
     /// Places where a problem has already been reported.
-    pub fn places(&self) -> Vec<Pos> {
-        self.diagnostics
-            .iter()
-            .map(|d| Pos {
-                line: d.line,
-                column: d.column,
-            })
-            .collect()
+    pub fn places(&self) -> HashSet<Pos> {
+        self.diagnostics.iter().map(place).collect()
     }
 
-    /// Appends `other`'s diagnostics, except those at places listed in `already_reported`:
-    /// a value that could not be read is reported once, not again by each later check.
-    pub fn merge_except(&mut self, other: Report, already_reported: &[Pos]) {
-        self.diagnostics
-            .extend(other.diagnostics.into_iter().filter(|d| {
-                !already_reported.contains(&Pos {
-                    line: d.line,
-                    column: d.column,
-                })
-            }));
+    /// Appends `other`'s diagnostics, except those at places in `already_reported`: a value
+    /// that could not be read is reported once, not again by each later check.
+    pub fn merge_except(&mut self, other: Report, already_reported: &HashSet<Pos>) {
+        self.diagnostics.extend(
+            other
+                .diagnostics
+                .into_iter()
+                .filter(|d| !already_reported.contains(&place(d))),
+        );
     }
 
-    /// The diagnostics in text order, without repeats.
+    /// The diagnostics in text order, without repeats, at most [`MAX_DIAGNOSTICS`] (one more
+    /// then says how many were left out).
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
         // Stable: diagnostics at the same place keep the order the checks found them in.
         self.diagnostics.sort_by_key(|d| (d.line, d.column));
-        let mut unique: Vec<Diagnostic> = Vec::with_capacity(self.diagnostics.len());
+        let mut seen = HashSet::new();
+        let mut unique: Vec<Diagnostic> = Vec::new();
+        let mut left_out = 0;
         for d in self.diagnostics {
-            if !unique.contains(&d) {
-                unique.push(d);
+            if !seen.insert((d.line, d.column, d.message.clone(), d.hint.clone())) {
+                continue;
             }
+            if unique.len() < MAX_DIAGNOSTICS {
+                unique.push(d);
+            } else {
+                left_out += 1;
+            }
+        }
+        if left_out > 0
+            && let Some(last) = unique.last()
+        {
+            let (file, line, column) = (last.file.clone(), last.line, last.column);
+            unique.push(Diagnostic {
+                file,
+                line,
+                column,
+                message: format!("{left_out} more problems not listed"),
+                hint: Some("fix the ones above first".to_string()),
+            });
         }
         unique
     }

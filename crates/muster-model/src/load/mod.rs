@@ -30,7 +30,7 @@ use crate::catalog::ActionCatalog;
 use crate::expr::{ExprProblem, Expressions};
 use crate::playbook::Playbook;
 
-pub use diagnostic::Diagnostic;
+pub use diagnostic::{Diagnostic, MAX_DIAGNOSTICS};
 pub use schema::SCHEMA_ID;
 pub use semantic::{MAX_ID_LEN, MAX_NAME_LEN, RESERVED_IDS};
 pub use yaml::{MAX_DEPTH, MAX_EXPANDED_BYTES, MAX_NODES, MAX_TEXT_BYTES};

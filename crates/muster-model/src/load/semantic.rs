@@ -72,12 +72,35 @@ pub(crate) struct Context<'a> {
     pub positions: &'a Positions,
     pub catalog: &'a dyn ActionCatalog,
     pub actions: Vec<ActionEntry<'a>>,
+    /// Index in `actions` by id (of the first action with that id).
+    by_id: HashMap<&'a str, usize>,
 }
 
 impl<'a> Context<'a> {
+    fn new(
+        root: &'a Map<String, Value>,
+        positions: &'a Positions,
+        catalog: &'a dyn ActionCatalog,
+    ) -> Self {
+        let actions = action_entries(root, catalog);
+        let mut by_id = HashMap::new();
+        for (index, action) in actions.iter().enumerate() {
+            if let Some(id) = action.id {
+                by_id.entry(id).or_insert(index);
+            }
+        }
+        Self {
+            root,
+            positions,
+            catalog,
+            actions,
+            by_id,
+        }
+    }
+
     /// The action with this id (the first one, if the id is duplicated).
     pub fn action(&self, id: &str) -> Option<&ActionEntry<'a>> {
-        self.actions.iter().find(|a| a.id == Some(id))
+        self.by_id.get(id).map(|&index| &self.actions[index])
     }
 
     pub fn ids(&self) -> impl Iterator<Item = &'a str> + Clone + '_ {
@@ -95,12 +118,7 @@ pub(crate) fn check(
     let Some(root) = document.value.as_object() else {
         return;
     };
-    let context = Context {
-        root,
-        positions: &document.positions,
-        catalog,
-        actions: action_entries(root, catalog),
-    };
+    let context = Context::new(root, &document.positions, catalog);
     check_name(&context, report);
     check_actions(&context, report);
     check_triggers(&context, report);

@@ -19,7 +19,7 @@ pub const MAX_TEXT_BYTES: usize = 4 * 1024 * 1024;
 /// Deepest accepted nesting of mappings and lists.
 pub const MAX_DEPTH: usize = 64;
 /// Most values (scalars, lists, mappings) a document may hold, aliases expanded.
-pub const MAX_NODES: usize = 200_000;
+pub const MAX_NODES: usize = 100_000;
 /// Most string bytes a document may hold, aliases expanded.
 pub const MAX_EXPANDED_BYTES: usize = 4 * MAX_TEXT_BYTES;
 /// Most control characters reported before giving up on a file.
@@ -144,7 +144,9 @@ fn indenting_tab(text: &str, line: usize) -> Option<Pos> {
 
 /// A one-line fix for the parser errors people actually make.
 fn syntax_hint(info: &str) -> Option<String> {
-    let hint = if info.contains("tab") {
+    let hint = if info.contains("recursion limit") {
+        "values are nested too deeply; flatten the structure"
+    } else if info.contains("tab") {
         "indent with spaces; YAML does not allow tabs for indentation"
     } else if info.contains("mapping values are not allowed") {
         "quote the value if it contains `: `, or fix the indentation of this line"
