@@ -8,10 +8,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use muster_model::ActionDef;
 use muster_model::catalog::{ActionCatalog, ActionKindInfo, OptionProblem};
 use muster_model::expr::Expressions;
 use muster_model::load::{load_playbook, to_canonical_yaml};
-use muster_model::ActionDef;
 
 /// A few action types, with the ports and option checks that exercise every loader path.
 struct FuzzCatalog;
@@ -76,11 +76,19 @@ fuzz_target!(|data: &[u8]| {
             return;
         };
         let canonical = to_canonical_yaml(&playbook);
-        let reloaded = match load_playbook("canonical.yaml", &canonical, &FuzzCatalog, expressions) {
+        let reloaded = match load_playbook("canonical.yaml", &canonical, &FuzzCatalog, expressions)
+        {
             Ok(p) => p,
             Err(diagnostics) => panic!("canonical form rejected: {diagnostics:?}\n{canonical}"),
         };
-        assert_eq!(reloaded, playbook, "canonical form reads back differently:\n{canonical}");
-        assert_eq!(to_canonical_yaml(&reloaded), canonical, "canonical form is not stable");
+        assert_eq!(
+            reloaded, playbook,
+            "canonical form reads back differently:\n{canonical}"
+        );
+        assert_eq!(
+            to_canonical_yaml(&reloaded),
+            canonical,
+            "canonical form is not stable"
+        );
     });
 });

@@ -186,6 +186,7 @@ pub(crate) fn check(document: &Document, report: &mut Report) {
     let mut checker = Checker {
         positions: &document.positions,
         report,
+        removable: false,
     };
     checker.record(&document.value, &Pointer::root(), &PLAYBOOK, "the playbook");
 }
@@ -193,6 +194,8 @@ pub(crate) fn check(document: &Document, report: &mut Report) {
 struct Checker<'a> {
     positions: &'a Positions,
     report: &'a mut Report,
+    /// Whether the value being checked is an optional key's, which can simply be removed.
+    removable: bool,
 }
 
 impl Checker<'_> {
@@ -241,6 +244,7 @@ impl Checker<'_> {
             } else {
                 format!("`{key}` of {context}")
             };
+            self.removable = !field.required;
             self.value(child_value, &child, field.shape, key, &label);
         }
         for field in record.fields.iter().filter(|f| f.required) {
@@ -258,6 +262,8 @@ impl Checker<'_> {
     /// of what is inside it.
     fn value(&mut self, value: &Value, pointer: &Pointer, shape: Shape, key: &str, label: &str) {
         let pos = self.positions.value(pointer);
+        // Only this value's own messages may suggest removing it, not those of its contents.
+        let removable = std::mem::take(&mut self.removable);
         match shape {
             Shape::Any => {}
             Shape::Text => {
@@ -326,14 +332,14 @@ impl Checker<'_> {
                         key,
                         "a mapping of option names to values",
                         value,
-                        empty_hint(value, key),
+                        empty_hint(value, key, removable),
                     );
                 }
             }
             Shape::Record(record) => self.record(value, pointer, record, label),
             Shape::ListOf(item, noun) => {
                 let Some(items) = value.as_array() else {
-                    let hint = empty_hint(value, key).or_else(|| {
+                    let hint = empty_hint(value, key, removable).or_else(|| {
                         Some("write a list: one item per line, each starting with `- `".to_string())
                     });
                     self.mismatch(pos, key, "a list", value, hint);
@@ -349,7 +355,13 @@ impl Checker<'_> {
             }
             Shape::MapOf(entry, noun) => {
                 let Some(entries) = value.as_object() else {
-                    self.mismatch(pos, key, "a mapping", value, empty_hint(value, key));
+                    self.mismatch(
+                        pos,
+                        key,
+                        "a mapping",
+                        value,
+                        empty_hint(value, key, removable),
+                    );
                     return;
                 };
                 self.entries(entries, pointer, *entry, noun);
@@ -425,10 +437,14 @@ fn unquote_hint(value: &Value, accepts: impl Fn(&Value) -> bool) -> Option<Strin
     }
 }
 
-fn empty_hint(value: &Value, key: &str) -> Option<String> {
-    value
-        .is_null()
-        .then(|| format!("remove the empty `{key}:` or write its content below it, indented"))
+fn empty_hint(value: &Value, key: &str, removable: bool) -> Option<String> {
+    value.is_null().then(|| {
+        if removable {
+            format!("remove the empty `{key}:` or write its content below it, indented")
+        } else {
+            format!("write the content of `{key}:` below it, indented")
+        }
+    })
 }
 
 /// A short description of a value for messages: `the text "abc"`, `the number 3`, `a list`.
