@@ -18,6 +18,7 @@ use crate::link::Link;
 #[serde(deny_unknown_fields)]
 pub struct Playbook {
     /// Unique name: lowercase letters, digits and `_` or `-`, starting with a letter.
+    #[schemars(pattern(r"^[a-z][a-z0-9_-]*$"), length(min = 1, max = 100))]
     pub name: String,
     /// What the playbook does, for the people who run it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,6 +47,7 @@ pub struct Playbook {
 #[serde(deny_unknown_fields)]
 pub struct ActionDef {
     /// Stable snake_case slug, unique in the playbook; expressions refer to outputs by it.
+    #[schemars(pattern(r"^[a-z][a-z0-9_]*$"), length(min = 1, max = 64))]
     pub id: String,
     /// The action type: `http_request`, `condition`, `webhook`, …
     #[serde(rename = "type")]
@@ -64,6 +66,7 @@ pub struct ActionDef {
     pub timeout: Option<HumanDuration>,
     /// How many executions of this action may run at the same time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub concurrency: Option<u32>,
 }
 
@@ -72,6 +75,7 @@ pub struct ActionDef {
 #[serde(deny_unknown_fields)]
 pub struct RetryPolicy {
     /// Total attempts, the first one included (1 means no retry).
+    #[schemars(range(min = 1))]
     pub attempts: u32,
     /// Delay before the first retry; doubled (by `factor`) for each further retry.
     #[serde(default = "RetryPolicy::default_backoff")]
@@ -81,6 +85,7 @@ pub struct RetryPolicy {
     pub max_backoff: HumanDuration,
     /// Multiplier applied to the delay after each retry.
     #[serde(default = "RetryPolicy::default_factor")]
+    #[schemars(range(min = 1))]
     pub factor: f64,
     /// Randomise each delay by up to ±50% so that retries of many tasks spread out.
     #[serde(default = "RetryPolicy::default_jitter")]
@@ -124,9 +129,11 @@ pub struct Settings {
     pub keep_events_for: Option<HumanDuration>,
     /// The most events one run may record before it fails (default: 10000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub max_events_per_run: Option<u64>,
     /// The most tasks of this playbook that may execute at the same time (default: unlimited).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub concurrency: Option<u32>,
     /// Default timeout of one action execution (default: 60s).
     #[serde(default, skip_serializing_if = "Option::is_none")]

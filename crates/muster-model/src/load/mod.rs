@@ -1,34 +1,57 @@
 //! Loading playbooks from YAML or JSON text, with every problem reported as a
-//! `file:line:column: message` diagnostic, and writing them back in canonical form.
+//! `file:line:column: message (hint: …)` diagnostic, and writing them back in canonical form.
+//!
+//! Loading goes through four stages, each reporting every problem it finds:
+//! 1. [`yaml`]: text → JSON value plus the position of every key and value, with limits on
+//!    size, depth and alias expansion, and errors for duplicate keys and unsupported tags;
+//! 2. [`structure`]: keys and value types against the shape of [`Playbook`];
+//! 3. [`semantic`], [`links`], [`options`]: ids, types, triggers, links and ports, option
+//!    problems from the action catalogue, expressions, inputs, layout, limits;
+//! 4. deserialising the checked value into [`Playbook`].
+//!
+//! A playbook with any problem is never returned, so nothing half-loaded can be stored.
 
-use std::fmt;
+mod diagnostic;
+mod emit;
+mod links;
+mod options;
+mod positions;
+mod scalar;
+mod schema;
+mod semantic;
+mod structure;
+mod suggest;
+mod yaml;
+
+use serde::Deserialize;
+use serde_json::Value;
 
 use crate::catalog::ActionCatalog;
-use crate::expr::Expressions;
+use crate::expr::{ExprProblem, Expressions};
 use crate::playbook::Playbook;
 
-/// One problem in a playbook file, located at a line and column (both 1-based).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-    /// A one-line suggestion that fixes the problem.
-    pub hint: Option<String>,
+pub use diagnostic::{Diagnostic, MAX_DIAGNOSTICS};
+pub use schema::SCHEMA_ID;
+pub use semantic::{MAX_ID_LEN, MAX_NAME_LEN, RESERVED_IDS};
+pub use yaml::{MAX_DEPTH, MAX_EXPANDED_BYTES, MAX_NODES, MAX_TEXT_BYTES};
+
+use diagnostic::{Pos, Report};
+
+/// What the loader needs from the expression language: the problems in one option string.
+///
+/// [`Expressions`] is the implementation; the trait keeps the loader's checks independent of
+/// how expressions are compiled.
+pub trait ExpressionCheck {
+    /// Every problem in `text` (empty when it compiles).
+    fn check(&self, text: &str) -> Vec<ExprProblem>;
 }
 
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
-        )?;
-        if let Some(hint) = &self.hint {
-            write!(f, " (hint: {hint})")?;
+impl ExpressionCheck for Expressions {
+    fn check(&self, text: &str) -> Vec<ExprProblem> {
+        match self.compile(&Value::String(text.to_string())) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems,
         }
-        Ok(())
     }
 }
 
@@ -40,17 +63,57 @@ pub fn load_playbook(
     catalog: &dyn ActionCatalog,
     expressions: &Expressions,
 ) -> Result<Playbook, Vec<Diagnostic>> {
-    let _ = (file, text, catalog, expressions);
-    unimplemented!()
+    load_playbook_with(file, text, catalog, expressions)
+}
+
+/// [`load_playbook`] with any [`ExpressionCheck`].
+pub fn load_playbook_with(
+    file: &str,
+    text: &str,
+    catalog: &dyn ActionCatalog,
+    expressions: &dyn ExpressionCheck,
+) -> Result<Playbook, Vec<Diagnostic>> {
+    let mut report = Report::new(file);
+    let Some(document) = yaml::parse(text, &mut report) else {
+        return Err(report.into_sorted());
+    };
+    // Values the parser already complained about (an unsupported tag, a duplicate key) are
+    // not reported again by the later checks.
+    let reported = report.places();
+    let mut checks = Report::new(file);
+    structure::check(&document, &mut checks);
+    semantic::check(&document, catalog, expressions, &mut checks);
+    report.merge_except(checks, &reported);
+    if !report.is_empty() {
+        return Err(report.into_sorted());
+    }
+    match Playbook::deserialize(&document.value) {
+        Ok(playbook) => Ok(playbook),
+        Err(error) => {
+            // The checks above mirror the types, so this is a gap in them; still a clear
+            // error rather than a panic.
+            report.error(
+                Pos::START,
+                format!("the playbook could not be read: {error}"),
+            );
+            Err(report.into_sorted())
+        }
+    }
 }
 
 /// The canonical YAML form: fixed key order, so export → import → export is byte-identical.
+///
+/// Document keys follow the field order of [`Playbook`] and [`ActionDef`](crate::ActionDef),
+/// `inputs` and `layout` are sorted by name, option keys keep the order they were written in.
 pub fn to_canonical_yaml(playbook: &Playbook) -> String {
-    let _ = playbook;
-    unimplemented!()
+    match serde_json::to_value(playbook) {
+        Ok(value) => emit::document(&value),
+        // Serialising the model into a JSON value cannot fail: every map has string keys.
+        Err(error) => format!("# cannot serialise the playbook: {error}\n"),
+    }
 }
 
 /// The JSON Schema of the playbook format, generated from the types.
 pub fn json_schema() -> serde_json::Value {
-    unimplemented!()
+    schema::generate()
 }
