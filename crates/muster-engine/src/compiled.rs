@@ -107,10 +107,7 @@ impl CompiledPlaybook {
                 implementation,
                 options,
                 timeout: def.timeout.map_or(default_timeout, |t| t.as_duration()),
-                retry: def.retry.clone().unwrap_or_else(|| RetryPolicy {
-                    attempts: 1,
-                    ..RetryPolicy::default()
-                }),
+                retry: def.retry.clone().unwrap_or_default(),
                 limit: def
                     .concurrency
                     .map(|n| Arc::new(Semaphore::new(n.max(1) as usize))),
