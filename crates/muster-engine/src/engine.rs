@@ -333,7 +333,10 @@ impl Engine {
         metrics::counter!("muster_runs_started_total", "playbook" => compiled.name().to_string())
             .increment(1);
         self.inner.dispatch(jobs, Some(ticket.clone()));
-        let effects = ticket.await.map_err(EngineError::Store)?;
+        let effects = ticket.await.map_err(|err| match err {
+            StoreError::Duplicate { run_id, .. } => EngineError::Duplicate { run_id },
+            other => EngineError::Store(other),
+        })?;
         self.inner.handle_effects(&effects);
         Ok(run)
     }

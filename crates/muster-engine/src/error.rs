@@ -14,6 +14,9 @@ pub enum EngineError {
     Disabled(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A run was already started with the same once-only key (an idempotency key).
+    #[error("a run was already started with this key (run {run_id})")]
+    Duplicate { run_id: String },
     #[error("run {0} not found")]
     UnknownRun(String),
     /// A stored version no longer loads (for example an action type was removed).

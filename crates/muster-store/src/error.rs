@@ -12,9 +12,9 @@ pub enum StoreError {
     /// An optimistic check failed (state written concurrently); retry the operation.
     #[error("conflict: {0}")]
     Conflict(String),
-    /// The write was already done once and must not be repeated (a once-only key was used).
-    #[error("already done: {0}")]
-    Duplicate(String),
+    /// A run was already started with this once-only key; `run_id` is that run.
+    #[error("a run was already started for {key} (run {run_id})")]
+    Duplicate { key: String, run_id: String },
     /// The named record does not exist.
     #[error("{kind} {id} not found")]
     NotFound { kind: &'static str, id: String },

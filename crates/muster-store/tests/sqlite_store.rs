@@ -574,11 +574,13 @@ async fn once_keys_start_a_run_only_once() {
             now: now_millis(),
         }
     };
-    store.start_run(make()).await.unwrap();
-    assert!(matches!(
-        store.start_run(make()).await,
-        Err(StoreError::Duplicate(_))
-    ));
+    let first = make();
+    let first_id = first.run.id;
+    store.start_run(first).await.unwrap();
+    match store.start_run(make()).await {
+        Err(StoreError::Duplicate { run_id, .. }) => assert_eq!(run_id, first_id.to_string()),
+        other => panic!("expected a duplicate, got {other:?}"),
+    }
     let runs = store.runs(&RunFilter::default()).await.unwrap();
     assert_eq!(runs.total, 1);
 }

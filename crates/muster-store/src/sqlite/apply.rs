@@ -43,7 +43,13 @@ fn start_run_into(conn: &Connection, start: &StartRun, effects: &mut Effects) ->
             )?
             .execute(params![scope, key, run.id.to_string(), now])?;
         if inserted == 0 {
-            return Err(StoreError::Duplicate(format!("{scope} {key}")));
+            let run_id: String = conn
+                .prepare_cached("SELECT run_id FROM once_keys WHERE scope = ?1 AND key = ?2")?
+                .query_row(params![scope, key], |row| row.get(0))?;
+            return Err(StoreError::Duplicate {
+                key: format!("{scope} {key}"),
+                run_id,
+            });
         }
     }
     if let Some(advance) = &start.schedule_next {
