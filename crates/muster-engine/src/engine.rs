@@ -294,6 +294,26 @@ impl Engine {
 
     /// Starts a run; returns once the run, its trigger event and first tasks are durable.
     pub async fn trigger(&self, request: TriggerRequest) -> Result<RunId, EngineError> {
+        self.start(request, false).await.map(|(run, _)| run)
+    }
+
+    /// Starts a run and waits (up to `timeout`) for its `exit` output or its end. Returns the
+    /// run id and, unless the wait timed out, the result.
+    pub async fn trigger_and_wait(
+        &self,
+        request: TriggerRequest,
+        timeout: Duration,
+    ) -> Result<(RunId, Option<RunResult>), EngineError> {
+        let (run, receiver) = self.start(request, true).await?;
+        let receiver = receiver.expect("a watched start returns a receiver");
+        Ok((run, self.wait_on(run, receiver, timeout).await))
+    }
+
+    async fn start(
+        &self,
+        request: TriggerRequest,
+        watch: bool,
+    ) -> Result<(RunId, Option<tokio::sync::oneshot::Receiver<RunResult>>), EngineError> {
         let current = self
             .inner
             .playbooks
@@ -329,16 +349,21 @@ impl Engine {
             None,
         );
         let run = start.run.id;
+        // Watch before starting: a fast run may end before `start` returns.
+        let receiver = watch.then(|| self.inner.watchers.watch(run));
         let ticket = crate::execute::share(self.inner.store.start_run(start));
         metrics::counter!("muster_runs_started_total", "playbook" => compiled.name().to_string())
             .increment(1);
         self.inner.dispatch(jobs, Some(ticket.clone()));
-        let effects = ticket.await.map_err(|err| match err {
-            StoreError::Duplicate { run_id, .. } => EngineError::Duplicate { run_id },
-            other => EngineError::Store(other),
+        let effects = ticket.await.map_err(|err| {
+            self.inner.watchers.forget(run);
+            match err {
+                StoreError::Duplicate { run_id, .. } => EngineError::Duplicate { run_id },
+                other => EngineError::Store(other),
+            }
         })?;
         self.inner.handle_effects(&effects);
-        Ok(run)
+        Ok((run, receiver))
     }
 
     /// Starts a run on its default trigger with a payload given by hand, shaped the way the
@@ -414,6 +439,15 @@ impl Engine {
             self.inner.watchers.forget(run);
             return Some(result);
         }
+        self.wait_on(run, receiver, timeout).await
+    }
+
+    async fn wait_on(
+        &self,
+        run: RunId,
+        receiver: tokio::sync::oneshot::Receiver<RunResult>,
+        timeout: Duration,
+    ) -> Option<RunResult> {
         let deadline = tokio::time::Instant::now() + timeout;
         tokio::pin!(receiver);
         loop {
