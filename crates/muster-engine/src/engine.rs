@@ -294,7 +294,7 @@ impl Engine {
 
     /// Starts a run; returns once the run, its trigger event and first tasks are durable.
     pub async fn trigger(&self, request: TriggerRequest) -> Result<RunId, EngineError> {
-        self.start(request, false).await.map(|(run, _)| run)
+        self.start_run(request, false).await.map(|(run, _)| run)
     }
 
     /// Starts a run and waits (up to `timeout`) for its `exit` output or its end. Returns the
@@ -304,12 +304,12 @@ impl Engine {
         request: TriggerRequest,
         timeout: Duration,
     ) -> Result<(RunId, Option<RunResult>), EngineError> {
-        let (run, receiver) = self.start(request, true).await?;
+        let (run, receiver) = self.start_run(request, true).await?;
         let receiver = receiver.expect("a watched start returns a receiver");
         Ok((run, self.wait_on(run, receiver, timeout).await))
     }
 
-    async fn start(
+    async fn start_run(
         &self,
         request: TriggerRequest,
         watch: bool,
