@@ -228,3 +228,62 @@ fn uuid_and_now_are_fresh() {
     let now = eval("{{ now() }}").unwrap();
     assert!(now.as_str().unwrap().ends_with('Z'), "{now}");
 }
+
+/// The examples of docs/expressions.md that need no event data, exactly as written there
+/// (intel-backed ones are in `expr_intel.rs`).
+#[test]
+fn documented_examples() {
+    let examples = [
+        (r#"{{ "abc" | sha256 }}"#, json!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")),
+        (r#"{{ "abc" | sha1 }}"#, json!("a9993e364706816aba3e25717850c26c9cd0d89d")),
+        (r#"{{ "abc" | md5 }}"#, json!("900150983cd24fb0d6963f7d28e17f72")),
+        (r#"{{ "hello world" | b64encode }}"#, json!("aGVsbG8gd29ybGQ=")),
+        (r#"{{ "aGVsbG8gd29ybGQ=" | b64decode }}"#, json!("hello world")),
+        (r#"{{ '{"a": [1, 2]}' | from_json }}"#, json!({"a": [1, 2]})),
+        (r#"{{ {"b": 1, "a": [true, none]} | to_json }}"#, json!(r#"{"b":1,"a":[true,null]}"#)),
+        (r#"{{ {"a": 1} | tojson }}"#, json!(r#"{"a": 1}"#)),
+        (r#"{{ "Login from 203.0.113.7" | regex_match('\\d+\\.\\d+') }}"#, json!(true)),
+        (r#"{{ "user=jdoe;" | regex_search('user=(\\w+)') }}"#, json!("jdoe")),
+        (r#"{{ "a1b22c333" | regex_findall('\\d+') }}"#, json!(["1", "22", "333"])),
+        (r#"{{ "john.doe" | regex_replace('(\\w+)\\.(\\w+)', '$2, $1') }}"#, json!("doe, john")),
+        (r#"{{ 1714564800 | dt }}"#, json!("2024-05-01T12:00:00Z")),
+        (r#"{{ 1714564800 | strftime("%H:%M %Z", tz="Europe/Paris") }}"#, json!("14:00 CEST")),
+        (r#"{{ 1714564800 | dt_add(hours=1, minutes=30) }}"#, json!("2024-05-01T13:30:00Z")),
+        (r#"{{ now() is datetime }}"#, json!(true)),
+        (r#"{{ (1714564800 | dt).epoch + 3600 }}"#, json!(1714568400)),
+        (r#"{{ dt(1714564800).add(days=7).strftime("%Y-%m-%d") }}"#, json!("2024-05-08")),
+        (r#"{{ dt("01/05/2024 12:00", "%d/%m/%Y %H:%M") }}"#, json!("2024-05-01T12:00:00Z")),
+        (r#"{{ dt("Wed, 01 May 2024 14:00:00 +0200") }}"#, json!("2024-05-01T12:00:00Z")),
+        (r#"{{ "12" | int }}"#, json!(12)),
+        (r#"{{ "1.5" | float }}"#, json!(1.5)),
+        (r#"{{ 12 | string }}"#, json!("12")),
+        (r#"{{ "MiXeD" | lower }}"#, json!("mixed")),
+        (r#"{{ "  padded  " | trim }}"#, json!("padded")),
+        (r#"{{ "a,b,c" | split(",") }}"#, json!(["a", "b", "c"])),
+        (r#"{{ ["a", "b"] | join(", ") }}"#, json!("a, b")),
+        (r#"{{ "abc" | length }}"#, json!(3)),
+        (r#"{{ {"From": 1, "To": 2} | keys }}"#, json!(["From", "To"])),
+        (r#"{{ {"From": 1, "To": 2} | values }}"#, json!([1, 2])),
+        (r#"{{ {"From": 1} | items }}"#, json!([["From", 1]])),
+        (r#"{{ ["b", "a", "b"] | unique }}"#, json!(["b", "a"])),
+        (r#"{{ [[1, 2], [3, [4]]] | flatten }}"#, json!([1, 2, 3, 4])),
+        (r#"{{ [[1, 2], [3, [4]]] | flatten(levels=1) }}"#, json!([1, 2, 3, [4]])),
+        (r#"{{ ["b", "a"] | sort }}"#, json!(["a", "b"])),
+        (r#"{{ ["b", "a"] | first }}"#, json!("b")),
+        (r#"{{ [3, 1, 2] | sum }}"#, json!(6)),
+        (r#"{{ [1, 2, 3, 4] | select("even") | list }}"#, json!([2, 4])),
+        (r#"{{ "report.pdf.exe" | endswith([".exe", ".scr"]) }}"#, json!(true)),
+        (r#"{{ range(3) | list }}"#, json!([0, 1, 2])),
+        (r#"{{ "a%20b%2Fc" | url_decode }}"#, json!("a b/c")),
+        (r#"{{ "a b" | urlencode }}"#, json!("a%20b")),
+        (
+            r#"{{ "https://user@evil.example:8443/p?id=7#f" | url_parse }}"#,
+            json!({"scheme": "https", "host": "evil.example", "port": 8443, "path": "/p",
+                   "query": {"id": "7"}, "query_string": "id=7", "fragment": "f", "username": "user"}),
+        ),
+        (r#"{{ {"a": 1, "b": "x y"} | urlencode }}"#, json!("a=1&b=x%20y")),
+    ];
+    for (expression, expected) in examples {
+        check(expression, expected);
+    }
+}

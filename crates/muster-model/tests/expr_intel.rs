@@ -29,10 +29,10 @@ fn fails(expression: &str, needle: &str) {
 
 #[test]
 fn defang_and_refang() {
-    let defanged = eval("{{ 'http://evil.example/x' | defang }}").unwrap();
-    let defanged = defanged.as_str().unwrap();
-    assert!(defanged.starts_with("hxxp"), "{defanged}");
-    assert!(defanged.contains("[.]"), "{defanged}");
+    check(
+        r#"{{ "http://evil.example/x" | defang }}"#,
+        json!("hxxp[://]evil[.]example/x"),
+    );
     check("{{ 'http://evil.example/x' | defang | refang }}", json!("http://evil.example/x"));
     check("{{ 'hxxps[://]evil[.]example' | refang }}", json!("https://evil.example"));
     check("{{ 'user[@]evil[.]example' | refang }}", json!("user@evil.example"));

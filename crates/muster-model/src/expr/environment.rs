@@ -19,7 +19,8 @@ pub struct Limits {
     /// Fuel for one evaluation of one string. Every instruction costs one unit, and data
     /// produced or visited costs one unit per 64 bytes (minijinja's accounting).
     pub fuel: u64,
-    /// Maximum nesting of macro calls and recursive loops.
+    /// Maximum nesting of frames: loops, `with` blocks and macro calls (one call takes
+    /// several frames).
     pub recursion: usize,
     /// Maximum size in bytes of one rendered template string.
     pub max_output_bytes: usize,
@@ -29,8 +30,9 @@ impl Limits {
     /// Fuel for one string: enough to loop over tens of thousands of indicators, small
     /// enough that a runaway loop fails within milliseconds.
     pub const DEFAULT_FUEL: u64 = 1_000_000;
-    /// Nesting depth of macro calls and recursive loops.
-    pub const DEFAULT_RECURSION: usize = 64;
+    /// Nesting depth of frames (loops, macro calls, `with` blocks); one macro call takes
+    /// several frames, so this allows about 15 nested macro calls.
+    pub const DEFAULT_RECURSION: usize = 100;
     /// One MiB of rendered text per template string.
     pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 1024 * 1024;
 }
