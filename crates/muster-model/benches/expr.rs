@@ -68,12 +68,15 @@ fn render(c: &mut Criterion) {
     // Warm the per-event conversion caches as the engine would after the first render.
     compiled.render(&scope).expect("renders");
 
-    c.bench_function("render typical options (5 literals, 2 typed, 1 template)", |b| {
-        b.iter(|| {
-            let scope = Scope::new(Some(&chain)).with("task", task.clone());
-            black_box(compiled.render(black_box(&scope)).expect("renders"))
-        })
-    });
+    c.bench_function(
+        "render typical options (5 literals, 2 typed, 1 template)",
+        |b| {
+            b.iter(|| {
+                let scope = Scope::new(Some(&chain)).with("task", task.clone());
+                black_box(compiled.render(black_box(&scope)).expect("renders"))
+            })
+        },
+    );
 
     let condition = exprs
         .compile_expr("normalize.failures >= 10 and not reputation.score < 50")

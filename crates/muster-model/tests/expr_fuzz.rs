@@ -21,12 +21,77 @@ fn chain() -> Arc<ContextNode> {
 /// Pieces of Jinja syntax, so that generated text often parses. Filters backed by other
 /// crates are left out on purpose: their own tests cover them.
 const TOKENS: &[&str] = &[
-    "{{", "}}", "{%", "%}", "{#", "#}", "{{-", "-}}", " ", "a", "b", "c", "l", "s", "x", ".", ".0",
-    "[", "]", "(", ")", "'k'", "\"d\"", "0", "1", "-1", "2.5", "or", "and", "not", "is", "in",
-    "defined", "undefined", "none", "|", "default", "d", "upper", "length", "int", "sha256",
-    "to_json", "first", "if", "else", "elif", "endif", "for", "endfor", "set", "=", ",", "~",
-    "+", "*", "==", ">=", "<", ":", "{", "}", "true", "loop.index", "range(3)", "now()",
-    "dt", "strftime('%Y')", "regex_match('a')", "b64encode", "keys",
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "{#",
+    "#}",
+    "{{-",
+    "-}}",
+    " ",
+    "a",
+    "b",
+    "c",
+    "l",
+    "s",
+    "x",
+    ".",
+    ".0",
+    "[",
+    "]",
+    "(",
+    ")",
+    "'k'",
+    "\"d\"",
+    "0",
+    "1",
+    "-1",
+    "2.5",
+    "or",
+    "and",
+    "not",
+    "is",
+    "in",
+    "defined",
+    "undefined",
+    "none",
+    "|",
+    "default",
+    "d",
+    "upper",
+    "length",
+    "int",
+    "sha256",
+    "to_json",
+    "first",
+    "if",
+    "else",
+    "elif",
+    "endif",
+    "for",
+    "endfor",
+    "set",
+    "=",
+    ",",
+    "~",
+    "+",
+    "*",
+    "==",
+    ">=",
+    "<",
+    ":",
+    "{",
+    "}",
+    "true",
+    "loop.index",
+    "range(3)",
+    "now()",
+    "dt",
+    "strftime('%Y')",
+    "regex_match('a')",
+    "b64encode",
+    "keys",
 ];
 
 fn jinja_like() -> impl Strategy<Value = String> {
@@ -52,7 +117,10 @@ fn exercise(text: &str) {
 
 /// Our analysis may reject unknown names, but never text that minijinja itself parses.
 fn rewrite_keeps_valid_text_valid(text: &str) {
-    if minijinja::Environment::new().template_from_str(text).is_err() {
+    if minijinja::Environment::new()
+        .template_from_str(text)
+        .is_err()
+    {
         return;
     }
     if let Err(problems) = Expressions::new().compile(&json!(text)) {

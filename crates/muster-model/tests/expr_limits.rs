@@ -24,7 +24,10 @@ fn runaway_loops_run_out_of_fuel() {
     assert_eq!(err.path, "body");
     assert!(err.message.starts_with("too much work"), "{err}");
 
-    let err = render(json!("{{ range(100000) | map('string') | join(',') * 1000 }}")).unwrap_err();
+    let err = render(json!(
+        "{{ range(100000) | map('string') | join(',') * 1000 }}"
+    ))
+    .unwrap_err();
     assert!(err.message.starts_with("too much work"), "{err}");
 }
 
@@ -35,7 +38,11 @@ fn fuel_is_configurable() {
         ..Limits::default()
     });
     assert_eq!(tight.limits().fuel, 500);
-    let loop_of = |n: usize| json!(format!("{{% for i in range({n}) %}}{{{{ i }}}}{{% endfor %}}"));
+    let loop_of = |n: usize| {
+        json!(format!(
+            "{{% for i in range({n}) %}}{{{{ i }}}}{{% endfor %}}"
+        ))
+    };
     assert!(render_with(&tight, loop_of(10)).is_ok());
     let err = render_with(&tight, loop_of(1000)).unwrap_err();
     assert!(err.message.contains("fuel budget of 500"), "{err}");
@@ -61,7 +68,9 @@ fn recursion_is_bounded() {
             "{{% macro f(n) %}}{{% if n > 0 %}}{{{{ f(n - 1) }}}}{{% endif %}}{{% endmacro %}}{{{{ f({depth}) }}}}"
         ))
     };
-    if let Err(err) = render_with(&shallow, nested(1)) { panic!("{err}") }
+    if let Err(err) = render_with(&shallow, nested(1)) {
+        panic!("{err}")
+    }
     assert!(render_with(&shallow, nested(10)).is_err());
 }
 
@@ -75,8 +84,15 @@ fn rendered_text_is_capped() {
         render_with(&small, json!("{{ 'x' * 10 }}!")).unwrap(),
         json!("xxxxxxxxxx!")
     );
-    let err = render_with(&small, json!("{% for i in range(50) %}{{ i }},{% endfor %}")).unwrap_err();
-    assert!(err.message.contains("larger than the limit of 100 bytes"), "{err}");
+    let err = render_with(
+        &small,
+        json!("{% for i in range(50) %}{{ i }},{% endfor %}"),
+    )
+    .unwrap_err();
+    assert!(
+        err.message.contains("larger than the limit of 100 bytes"),
+        "{err}"
+    );
     assert_eq!(Limits::default().max_output_bytes, 1024 * 1024);
 }
 
@@ -88,18 +104,34 @@ fn templates_cannot_load_other_templates() {
         "{% from 'macros' import f %}",
         "{% extends 'base' %}",
     ] {
-        let problems = Expressions::new().compile(&json!({"x": text})).err().expect(text);
+        let problems = Expressions::new()
+            .compile(&json!({"x": text}))
+            .err()
+            .expect(text);
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].path, "x");
-        assert!(problems[0].message.contains("cannot load other templates"), "{problems:?}");
+        assert!(
+            problems[0].message.contains("cannot load other templates"),
+            "{problems:?}"
+        );
     }
 }
 
 #[test]
 fn the_context_cannot_be_dumped() {
-    let problems = Expressions::new().compile(&json!("{{ debug() }}")).err().unwrap();
-    assert!(problems[0].message.contains("unknown function `debug()`"), "{problems:?}");
-    assert!(!Expressions::new().function_names().contains(&"debug".to_owned()));
+    let problems = Expressions::new()
+        .compile(&json!("{{ debug() }}"))
+        .err()
+        .unwrap();
+    assert!(
+        problems[0].message.contains("unknown function `debug()`"),
+        "{problems:?}"
+    );
+    assert!(
+        !Expressions::new()
+            .function_names()
+            .contains(&"debug".to_owned())
+    );
 }
 
 #[test]
@@ -123,7 +155,10 @@ fn compile_reports_every_problem_with_its_path() {
     assert_eq!(summary[1].0, "headers.Authorization");
     assert!(summary[1].1.starts_with("syntax error"), "{summary:?}");
     assert_eq!(summary[2], ("list[2]", "unknown test `no_such_test`"));
-    assert_eq!(summary[3], ("call", "unknown function `no_such_function()`"));
+    assert_eq!(
+        summary[3],
+        ("call", "unknown function `no_such_function()`")
+    );
     assert_eq!(problems[0].expression, "{{ alert.ip | no_such_filter }}");
     assert_eq!(
         problems[0].to_string(),
@@ -149,7 +184,10 @@ fn deeply_nested_input_is_refused() {
         value = json!([value]);
     }
     let problems = Expressions::new().compile(&value).err().unwrap();
-    assert!(problems[0].message.contains("nested more than"), "{problems:?}");
+    assert!(
+        problems[0].message.contains("nested more than"),
+        "{problems:?}"
+    );
 
     let deep_expression = format!("{{{{ {}1{} }}}}", "(".repeat(500), ")".repeat(500));
     assert!(Expressions::new().compile(&json!(deep_expression)).is_err());

@@ -535,10 +535,113 @@ mod tests {
     }
 
     #[test]
+    fn strings_are_classified() {
+        let shape = |text: &str| analyse_string(text, env()).unwrap();
+        assert_eq!(shape("plain"), Shape::Literal);
+        assert_eq!(shape("{# x #}"), Shape::Literal);
+        assert_eq!(shape(" {{ x }}\n"), Shape::Typed("x".into()));
+        assert_eq!(shape("{{- x -}}"), Shape::Typed("x".into()));
+        assert_eq!(shape("a{{ x }}"), Shape::Template("a{{ x }}".into()));
+        assert_eq!(
+            shape("{{ x }}{{ y }}"),
+            Shape::Template("{{ x }}{{ y }}".into())
+        );
+        assert_eq!(
+            shape("{% if x %}1{% endif %}"),
+            Shape::Template("{% if x %}1{% endif %}".into())
+        );
+    }
+
+    #[test]
     fn chains_in_fallback_positions_are_rewritten() {
         assert_eq!(
             typed("{{ a.b.c or d }}"),
             r#"a|__chain("b")|__chain("c") or d"#
+        );
+        assert_eq!(typed("{{ a.b or d.e }}"), r#"a|__chain("b") or d.e"#);
+        assert_eq!(
+            typed("{{ (a.b or d.e) or f }}"),
+            r#"(a|__chain("b") or d|__chain("e")) or f"#
+        );
+        assert_eq!(typed("{{ a.b and c.d }}"), r#"a|__chain("b") and c.d"#);
+        assert_eq!(typed("{{ not a.b }}"), r#"not a|__chain("b")"#);
+        assert_eq!(
+            typed("{{ a.b | default(1) }}"),
+            r#"a|__chain("b") | default(1)"#
+        );
+        assert_eq!(
+            typed("{{ a.b is defined }}"),
+            r#"a|__chain("b") is defined"#
+        );
+        assert_eq!(
+            typed("{{ a.b is not defined }}"),
+            r#"a|__chain("b") is not defined"#
+        );
+        assert_eq!(
+            typed("{{ 1 if a.b else c.d }}"),
+            r#"1 if a|__chain("b") else c.d"#
+        );
+        assert_eq!(
+            typed(r#"{{ a["k-1"][0].x or 1 }}"#),
+            r#"a|__chain("k-1")|__chain(0)|__chain("x") or 1"#
+        );
+        assert_eq!(typed("{{ a.0 or 1 }}"), r#"a|__chain(0) or 1"#);
+        assert_eq!(typed("{{ ( a ).b or 1 }}"), r#"( a )|__chain("b") or 1"#);
+        assert_eq!(
+            typed("{{ (a.b).c or 1 }}"),
+            r#"(a|__chain("b"))|__chain("c") or 1"#
+        );
+        // Subscripts are used, so their own lookups stay strict.
+        assert_eq!(typed("{{ a[k.x] or 1 }}"), r#"a|__chain(k.x) or 1"#);
+    }
+
+    #[test]
+    fn used_values_are_left_alone() {
+        for text in [
+            "{{ a.b.c }}",
+            "{{ a.b == 1 }}",
+            "{{ a.b | lower or 1 }}",
+            "{{ a.b.upper() or 1 }}",
+            "{{ -a.b or 1 }}",
+            "{{ [a.b] or 1 }}",
+        ] {
+            assert!(
+                !typed(text).contains(CHAIN_FILTER),
+                "{text}: {}",
+                typed(text)
+            );
+        }
+    }
+
+    #[test]
+    fn templates_are_rewritten_in_conditions() {
+        let Shape::Template(source) = analyse_string(
+            "{% if a.b %}{{ c.d }}{% elif e.f %}{% endif %}{% for x in l if x.y %}{% endfor %}",
+            env(),
+        )
+        .unwrap() else {
+            panic!("not a template")
+        };
+        assert_eq!(
+            source,
+            r#"{% if a|__chain("b") %}{{ c.d }}{% elif e|__chain("f") %}{% endif %}{% for x in l if x|__chain("y") %}{% endfor %}"#
+        );
+    }
+
+    #[test]
+    fn bare_expressions_are_checked_and_rewritten() {
+        assert_eq!(
+            analyse_expression("a.b.c is defined", env()).unwrap(),
+            r#"a|__chain("b")|__chain("c") is defined"#
+        );
+        assert_eq!(
+            analyse_expression("a | nope", env()).unwrap_err(),
+            "unknown filter `nope`"
+        );
+        assert!(
+            analyse_expression("a +", env())
+                .unwrap_err()
+                .starts_with("syntax error")
         );
     }
 }
