@@ -192,3 +192,43 @@ fn deeply_nested_input_is_refused() {
     let deep_expression = format!("{{{{ {}1{} }}}}", "(".repeat(500), ")".repeat(500));
     assert!(Expressions::new().compile(&json!(deep_expression)).is_err());
 }
+
+#[test]
+fn huge_expressions_are_refused_before_they_can_exhaust_the_stack() {
+    for text in [
+        format!("{{{{ 1{} }}}}", "+1".repeat(100_000)),
+        format!("{{{{ a{} or 1 }}}}", ".b".repeat(100_000)),
+        format!("x {{% if 1{} %}}y{{% endif %}}", " or 1".repeat(100_000)),
+    ] {
+        // A worker thread's default 2 MiB stack.
+        let problems = std::thread::spawn(move || Expressions::new().compile(&json!(text)))
+            .join()
+            .expect("no stack overflow")
+            .err()
+            .expect("refused");
+        assert!(
+            problems[0].message.contains("more than 500 operators"),
+            "{problems:?}"
+        );
+    }
+    let condition = format!("1{}", "+1".repeat(100_000));
+    let problem = Expressions::new().compile_expr(&condition).err().unwrap();
+    assert!(
+        problem.message.contains("more than 500 operators"),
+        "{problem}"
+    );
+    // Just below the limit, compiling and evaluating fit a worker thread's stack.
+    let sum = format!("{{{{ 1{} }}}}", "+1".repeat(499));
+    let chain = format!("{{{{ a{} or 1 }}}}", ".b".repeat(498));
+    let rendered = std::thread::spawn(move || (render(json!(sum)), render(json!(chain))))
+        .join()
+        .expect("no stack overflow");
+    assert_eq!(rendered.0.unwrap(), json!(500));
+    assert_eq!(rendered.1.unwrap(), json!(1));
+    // Long literal lists are not operators.
+    let list = format!(
+        "{{{{ [{}] | length }}}}",
+        vec!["'10.0.0.0/8'"; 2000].join(", ")
+    );
+    assert_eq!(render(json!(list)).unwrap(), json!(2000));
+}

@@ -15,7 +15,7 @@
 mod compile;
 mod convert;
 mod environment;
-pub mod filters;
+mod filters;
 mod render;
 mod rewrite;
 mod scope;

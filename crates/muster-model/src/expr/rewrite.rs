@@ -7,19 +7,29 @@
 //! `or`/`and`, the operand of `not`, `if`, `default` and `is defined`) must yield "missing"
 //! even when `alert.body.x` is already missing, so that `a.x.y or b` and
 //! `a.x.y | default(v)` work. minijinja only offers that (`Chainable`) for the whole
-//! environment, where it would also silence comparisons and filters. So the parser's AST is
-//! walked here, and every lookup chain in a fallback position is rewritten in the source text
-//! from `a.x["y"]` to `((a)|__chain("x", "y"))`, a filter that stops at the first missing
-//! step. All other lookups keep minijinja's native, strict behaviour and error messages.
+//! environment, where it would also silence comparisons and filters. So the parser's AST
+//! (minijinja's `unstable_machinery` API, pinned by `Cargo.lock`) is walked here, and every
+//! lookup chain in a fallback position is rewritten in the source text from `a.x["y"]` to
+//! `a|__chain("x")|__chain("y")`, a filter that stays undefined once a step is missing. All
+//! other lookups keep minijinja's native, strict behaviour and its error messages, which name
+//! the missing expression.
+//!
+//! The same walk rejects what can be known to be wrong before anything runs: unknown
+//! filters, tests and functions, and tags that would load other templates.
 
 use std::collections::HashSet;
 
-use minijinja::machinery::{ast, parse};
+use minijinja::machinery::{ast, parse, tokenize};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, ErrorKind};
 
 /// The name of the filter that walks a lookup chain and stops at the first missing step.
 pub(crate) const CHAIN_FILTER: &str = "__chain";
+
+/// Most operators in one `{{ }}` or `{% %}` block. minijinja compiles and evaluates
+/// expressions recursively, so a chain of thousands of operators (`1+1+1…`) would overflow
+/// the stack; real expressions stay far below this.
+pub(crate) const MAX_OPERATORS_PER_BLOCK: usize = 500;
 
 /// What an option string is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +52,7 @@ pub(crate) fn analyse_string(text: &str, env: &Environment<'static>) -> Result<S
     if !has_markup(text) {
         return Ok(Shape::Literal);
     }
+    check_size(text, false)?;
     let stmt =
         parse(text, "option", SyntaxConfig::default()).map_err(|err| describe(&err, text))?;
     let mut walker = Walker::new(text, env);
@@ -57,11 +68,55 @@ pub(crate) fn analyse_string(text: &str, env: &Environment<'static>) -> Result<S
 
 /// Checks and rewrites a bare expression (no `{{ }}`).
 pub(crate) fn analyse_expression(text: &str, env: &Environment<'static>) -> Result<String, String> {
+    check_size(text, true)?;
     let expr = minijinja::machinery::parse_expr(text).map_err(|err| describe(&err, text))?;
     let mut walker = Walker::new(text, env);
     walker.expr(&expr, false);
     walker.finish()?;
     walker.apply(0, text.len())
+}
+
+/// Refuses blocks with more than [`MAX_OPERATORS_PER_BLOCK`] operators, before anything
+/// recursive runs. Syntax errors are left to the parser, which describes them better.
+fn check_size(text: &str, in_expr: bool) -> Result<(), String> {
+    use minijinja::machinery::Token;
+    let mut operators = 0;
+    for token in tokenize(text, in_expr, SyntaxConfig::default()) {
+        let Ok((token, _)) = token else {
+            return Ok(());
+        };
+        match token {
+            Token::VariableStart | Token::BlockStart | Token::TemplateData(_) => operators = 0,
+            Token::Plus
+            | Token::Minus
+            | Token::Mul
+            | Token::Div
+            | Token::FloorDiv
+            | Token::Pow
+            | Token::Mod
+            | Token::Dot
+            | Token::Tilde
+            | Token::Pipe
+            | Token::Eq
+            | Token::Ne
+            | Token::Gt
+            | Token::Gte
+            | Token::Lt
+            | Token::Lte
+            | Token::BracketOpen
+            | Token::ParenOpen
+            | Token::BraceOpen
+            | Token::Ident("and" | "or" | "not" | "is" | "in" | "if") => operators += 1,
+            _ => {}
+        }
+        if operators > MAX_OPERATORS_PER_BLOCK {
+            return Err(format!(
+                "an expression has more than {MAX_OPERATORS_PER_BLOCK} operators; split it into \
+                 several steps"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The span of the expression when the template is exactly one `{{ expr }}` surrounded by
