@@ -136,8 +136,11 @@ async fn a_slow_server_times_out_as_a_transient_error() {
         .mount(&server)
         .await;
     let t = common::engine().await;
-    t.install(&playbook(&server.uri(), "    timeout: 200ms\n    retry: { attempts: 1 }"))
-        .await;
+    t.install(&playbook(
+        &server.uri(),
+        "    timeout: 200ms\n    retry: { attempts: 1 }",
+    ))
+    .await;
     let (run, _) = t.run("lookup", json!({"ip": "203.0.113.7"})).await;
     assert_eq!(run.status, RunStatus::Failed);
     assert!(run.reason.unwrap().contains("timed out after 200ms"));
@@ -150,7 +153,8 @@ async fn a_closed_port_is_a_transient_connection_error() {
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     let t = common::engine().await;
-    t.install(&playbook(&url, "    retry: { attempts: 1 }")).await;
+    t.install(&playbook(&url, "    retry: { attempts: 1 }"))
+        .await;
     let (run, _) = t.run("lookup", json!({"ip": "203.0.113.7"})).await;
     assert_eq!(run.status, RunStatus::Failed);
     assert!(run.reason.unwrap().contains("could not connect"));

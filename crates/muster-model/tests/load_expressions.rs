@@ -8,7 +8,6 @@ use muster_model::expr::Expressions;
 use muster_model::load::load_playbook;
 
 #[test]
-#[ignore = "needs the expression language (crates/muster-model/src/expr)"]
 fn valid_fixtures_load_with_real_expressions() {
     let expressions = Expressions::new();
     for (name, text) in fixtures("valid") {
@@ -19,7 +18,6 @@ fn valid_fixtures_load_with_real_expressions() {
 }
 
 #[test]
-#[ignore = "needs the expression language (crates/muster-model/src/expr)"]
 fn invalid_expressions_are_located_at_their_string() {
     let text = std::fs::read_to_string(fixtures_dir().join("expressions/invalid_expressions.yaml"))
         .expect("fixture");
