@@ -1,0 +1,177 @@
+//! Webhooks: any request to `/hooks/{path}` starts a run of the playbook whose `webhook`
+//! trigger listens on that path.
+//!
+//! Checks happen in an order that reveals as little as possible and stores nothing until
+//! everything passed: route (404), method (405), secret (401), body size (413), signature
+//! (401), enabled (409), body parsing (400). Only then is the run started; with
+//! `response: accepted` the answer is 202 once the run is durable, with `response: exit` the
+//! request waits for the run's `exit` output.
+
+mod event;
+mod respond;
+mod verify;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use muster_actions::triggers::webhook::{ResponseMode, WebhookOptions};
+use muster_engine::{CompiledAction, TriggerRequest};
+use muster_model::HumanDuration;
+use muster_model::expr::Scope;
+use serde_json::{Map, Value};
+
+use crate::api::extract::ApiPath;
+use crate::body::read_body;
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+use crate::views::RunStarted;
+
+/// The response header that carries the id of the run a webhook request started.
+pub const RUN_ID_HEADER: &str = "x-muster-run-id";
+
+/// Receives a webhook and starts a run.
+///
+/// Every method is routed here; the trigger's `methods` option decides which are accepted
+/// (POST by default). JSON bodies (`application/json`, `*+json`) are parsed, other bodies are
+/// kept as text (`message/rfc822` raw email, for example), an empty body is `null`. The run's
+/// trigger event is `{method, path, headers, query, body}`.
+#[utoipa::path(
+    post,
+    path = "/hooks/{path}",
+    tag = "webhooks",
+    params(
+        ("path" = String, Path, description = "The trigger's `path` option (may contain `/`)"),
+        ("X-Muster-Secret" = Option<String>, Header, description = "The trigger's `secret` (or send it as a bearer token)"),
+    ),
+    request_body(
+        description = "Any body up to the trigger's `max_body`",
+        content((Object = "application/json"), ("text/plain"), ("message/rfc822"))
+    ),
+    responses(
+        (status = 200, description = "`response: exit`: the run's exit output (any JSON), or `{run_id, status}` when it finished without one", body = Object),
+        (status = 202, description = "The run started (`response: accepted`), or is still running when an `exit` response timed out", body = RunStarted),
+        (status = 400, description = "Malformed JSON or a body that is not UTF-8 text", body = ErrorBody),
+        (status = 401, description = "Missing or wrong secret or signature", body = ErrorBody),
+        (status = 404, description = "No trigger listens on this path", body = ErrorBody),
+        (status = 405, description = "Method not in the trigger's `methods`", body = ErrorBody),
+        (status = 409, description = "The playbook is disabled", body = ErrorBody),
+        (status = 413, description = "Body larger than the trigger's `max_body`", body = ErrorBody),
+        (status = 502, description = "`response: exit`: the run failed (`code` is `run_failed`)", body = ErrorBody),
+    ),
+    security(())
+)]
+pub async fn receive(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let response = match handle(&state, &path, &method, &uri, &headers, body).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    };
+    metrics::counter!("muster_webhook_requests_total", "status" => response.status().as_str().to_string())
+        .increment(1);
+    response
+}
+
+async fn handle(
+    state: &AppState,
+    path: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (route, current) = state
+        .engine
+        .webhook(path)
+        .ok_or_else(|| ApiError::not_found(format!("no webhook listens on /hooks/{path}")))?;
+    let action = current.compiled.action(&route.action).ok_or_else(|| {
+        ApiError::internal(format!(
+            "playbook {} has no action {}",
+            route.playbook, route.action
+        ))
+    })?;
+    let options = options(action, path)?;
+    if !options
+        .methods
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(method.as_str()))
+    {
+        return Err(ApiError::method_not_allowed(
+            format!(
+                "/hooks/{path} accepts {}, not {method}",
+                options.methods.join(", ")
+            ),
+            &options.methods,
+        ));
+    }
+    verify::check_secret(&options, headers)?;
+    let limit = options.max_body.min(state.config.max_request_bytes);
+    let bytes = read_body(headers, body, limit).await?;
+    verify::check_signature(&options, headers, &bytes)?;
+    if !current.enabled {
+        return Err(ApiError::conflict(
+            "playbook_disabled",
+            format!("playbook {} is disabled", route.playbook),
+        ));
+    }
+    let output = event::trigger_output(method, path, uri, headers, &bytes)?;
+    let run = state
+        .engine
+        .trigger(TriggerRequest {
+            playbook: route.playbook.clone(),
+            trigger: Some(route.action.clone()),
+            output,
+            once_key: None,
+            even_if_disabled: false,
+        })
+        .await?;
+    tracing::info!(path, playbook = %route.playbook, run_id = %run, "webhook started a run");
+    let mut response = match options.response {
+        ResponseMode::Accepted => {
+            (StatusCode::ACCEPTED, Json(RunStarted { run_id: run.0 })).into_response()
+        }
+        ResponseMode::Exit => {
+            let timeout = match &options.response_timeout {
+                Some(text) => text
+                    .parse::<HumanDuration>()
+                    .map(|d| d.as_duration())
+                    .map_err(|err| {
+                        ApiError::internal(format!(
+                            "webhook /hooks/{path} has an invalid response_timeout: {err}"
+                        ))
+                    })?,
+                None => state.config.default_response_timeout,
+            };
+            respond::exit_response(state, run, timeout).await
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(&run.to_string()) {
+        response.headers_mut().insert(RUN_ID_HEADER, value);
+    }
+    Ok(response)
+}
+
+/// The trigger's options with expressions (a secret taken from a credential, for example)
+/// evaluated; nothing from the request is in scope.
+fn options(action: &CompiledAction, path: &str) -> Result<WebhookOptions, ApiError> {
+    let scope = Scope::new(None);
+    let mut rendered = Map::new();
+    for (name, value) in &action.options {
+        let value = value.render(&scope).map_err(|err| {
+            ApiError::internal(format!(
+                "webhook /hooks/{path} cannot evaluate its options: {err}"
+            ))
+        })?;
+        rendered.insert(name.clone(), value);
+    }
+    serde_json::from_value(Value::Object(rendered)).map_err(|err| {
+        ApiError::internal(format!("webhook /hooks/{path} has invalid options: {err}"))
+    })
+}
