@@ -257,7 +257,7 @@ async fn set_enabled(
     Ok(Json(PlaybookSummary::new(&record, compiled.as_deref())))
 }
 
-/// Reads a playbook document from the request as text (JSON is re-serialised: JSON is YAML).
+/// Reads a playbook document from the request as text.
 async fn playbook_text(
     state: &AppState,
     file: Option<String>,
@@ -293,18 +293,15 @@ async fn playbook_text(
         .to_string()
     });
     if json {
-        let value = parse_json(&bytes)?;
-        if !value.is_object() {
+        // Checked as JSON first for a precise 400; then loaded as written (JSON is YAML), so
+        // that diagnostics point at the lines the client sent.
+        if !parse_json(&bytes)?.is_object() {
             return Err(ApiError::bad_request(
                 "a JSON playbook must be an object with `name` and `actions`",
             ));
         }
-        let text = serde_json::to_string_pretty(&value)
-            .map_err(|err| ApiError::internal(format!("cannot re-serialise JSON: {err}")))?;
-        Ok((file, text))
-    } else {
-        Ok((file, utf8(&bytes)?.to_string()))
     }
+    Ok((file, utf8(&bytes)?.to_string()))
 }
 
 /// Validates and stores a document; `expected` is the name the URL gives, if any.
