@@ -268,14 +268,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         .unwrap_or_default();
     let message = match status {
         StatusCode::NOT_FOUND => format!("no route for {method} {path}"),
-        StatusCode::METHOD_NOT_ALLOWED => {
-            let allowed = parts
-                .headers
-                .get(header::ALLOW)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            format!("{method} is not allowed on {path} (allowed: {allowed})")
-        }
+        StatusCode::METHOD_NOT_ALLOWED => format!("{method} is not allowed on {path}"),
         StatusCode::PAYLOAD_TOO_LARGE => {
             "the request body is larger than the server's limit".to_string()
         }

@@ -37,7 +37,8 @@ pub fn router(engine: Engine, config: ServerConfig) -> Router {
         metrics: crate::metrics::prometheus(),
         openapi,
     };
-    let api = api.layer(middleware::from_fn_with_state(
+    // `route_layer`: unknown paths answer 404 rather than asking for a token.
+    let api = api.route_layer(middleware::from_fn_with_state(
         state.clone(),
         crate::auth::require_token,
     ));

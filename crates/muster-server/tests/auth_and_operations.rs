@@ -87,6 +87,17 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     let (status, body) = json(response).await;
     assert_eq!(status, 404);
     assert_eq!(body["code"], "not_found");
+    let (status, body) = json(
+        server
+            .client
+            .get(server.url("/nothing"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404, "unknown paths do not ask for a token: {body}");
+    assert_eq!(body["message"], "no route for GET /nothing");
 
     let response = server
         .api(Method::PATCH, "/api/v1/runs")
@@ -98,6 +109,7 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     assert_eq!(status, 405);
     assert_eq!(body["code"], "method_not_allowed");
     assert!(allow.is_some(), "405 names the allowed methods");
+    assert_eq!(body["message"], "PATCH is not allowed on /api/v1/runs");
 
     let (status, body) = json(
         server

@@ -124,6 +124,20 @@ async fn a_json_import_is_the_same_playbook() {
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["version"], 1);
 
+    // JSON that YAML reads differently (surrogate-pair escapes) still imports.
+    let escaped = r#"{"name": "escaped", "description": "phish \ud83c\udfa3 \/ report",
+        "actions": [{"id": "start", "type": "manual"}]}"#;
+    let (status, summary) = import(&server, "application/json", escaped).await;
+    assert_eq!(status, 201, "{summary}");
+    assert_eq!(summary["description"], "phish \u{1f3a3} / report");
+
+    // Problems are located in the document as sent.
+    let unknown_type = "{\n  \"name\": \"typo\",\n  \"actions\": [\n    {\"id\": \"start\", \"type\": \"manul\"}\n  ]\n}";
+    let (status, body) = import(&server, "application/json", unknown_type).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["diagnostics"][0]["file"], "playbook.json");
+    assert_eq!(body["diagnostics"][0]["line"], 4, "{body}");
+
     // A JSON body that is not a JSON object, or not JSON at all.
     let (status, body) = import(&server, "application/json", "[1, 2]").await;
     assert_eq!(status, 400, "{body}");

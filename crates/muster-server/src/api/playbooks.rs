@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use muster_engine::CompiledPlaybook;
+use muster_engine::{CompiledPlaybook, Engine};
 use muster_store::PlaybookRecord;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -65,8 +65,8 @@ pub async fn create_playbook(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (file, text) = playbook_text(&state, query.file, &headers, body).await?;
-    import(&state, &file, &text, None).await
+    let document = playbook_text(&state, query.file, &headers, body).await?;
+    import(&state, document, None).await
 }
 
 /// Creates or replaces the named playbook; the document's `name` must match the URL.
@@ -96,8 +96,8 @@ pub async fn replace_playbook(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (file, text) = playbook_text(&state, query.file, &headers, body).await?;
-    import(&state, &file, &text, Some(&name)).await
+    let document = playbook_text(&state, query.file, &headers, body).await?;
+    import(&state, document, Some(&name)).await
 }
 
 /// Every playbook's current version.
@@ -257,13 +257,24 @@ async fn set_enabled(
     Ok(Json(PlaybookSummary::new(&record, compiled.as_deref())))
 }
 
+/// A playbook document as received.
+struct Document {
+    /// The name diagnostics refer to.
+    file: String,
+    /// The text as sent.
+    text: String,
+    /// For JSON: the same document re-serialised by a JSON writer, tried when the text as sent
+    /// does not load (JSON that YAML reads differently, such as `\ud83d` surrogate escapes).
+    normalised: Option<String>,
+}
+
 /// Reads a playbook document from the request as text.
 async fn playbook_text(
     state: &AppState,
     file: Option<String>,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(String, String), ApiError> {
+) -> Result<Document, ApiError> {
     let media = media_type(headers);
     let json = match media.as_deref() {
         Some(media) if is_json_type(media) => true,
@@ -292,32 +303,73 @@ async fn playbook_text(
         }
         .to_string()
     });
-    if json {
-        // Checked as JSON first for a precise 400; then loaded as written (JSON is YAML), so
-        // that diagnostics point at the lines the client sent.
-        if !parse_json(&bytes)?.is_object() {
-            return Err(ApiError::bad_request(
-                "a JSON playbook must be an object with `name` and `actions`",
-            ));
+    let text = utf8(&bytes)?.to_string();
+    if !json {
+        return Ok(Document {
+            file,
+            text,
+            normalised: None,
+        });
+    }
+    // Checked as JSON first for a precise 400; then loaded as sent (JSON is YAML), so that
+    // diagnostics point at the lines the client sent.
+    let value = parse_json(&bytes)?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "a JSON playbook must be an object with `name` and `actions`",
+        ));
+    }
+    let normalised = serde_json::to_string_pretty(&value)
+        .ok()
+        .filter(|n| *n != text);
+    Ok(Document {
+        file,
+        text,
+        normalised,
+    })
+}
+
+/// Validates the document as sent, then (for JSON) its normalised form. When both fail, the
+/// problems of the text as sent are reported, unless that text did not even parse as YAML.
+fn validate(engine: &Engine, document: Document) -> Result<(CompiledPlaybook, Document), ApiError> {
+    let first = match engine.validate(&document.file, &document.text) {
+        Ok(compiled) => return Ok((compiled, document)),
+        Err(diagnostics) => diagnostics,
+    };
+    let Some(normalised) = document.normalised.clone() else {
+        return Err(ApiError::invalid_playbook(&first));
+    };
+    match engine.validate(&document.file, &normalised) {
+        Ok(compiled) => Ok((
+            compiled,
+            Document {
+                text: normalised,
+                normalised: None,
+                ..document
+            },
+        )),
+        Err(second) => {
+            let syntax_error = first.iter().any(|d| d.message.starts_with("invalid YAML"));
+            Err(ApiError::invalid_playbook(if syntax_error {
+                &second
+            } else {
+                &first
+            }))
         }
     }
-    Ok((file, utf8(&bytes)?.to_string()))
 }
 
 /// Validates and stores a document; `expected` is the name the URL gives, if any.
 async fn import(
     state: &AppState,
-    file: &str,
-    text: &str,
+    document: Document,
     expected: Option<&str>,
 ) -> Result<Response, ApiError> {
     let engine = state.engine.clone();
-    let (file_owned, text_owned) = (file.to_string(), text.to_string());
     // Loading parses and compiles every expression: keep it off the async workers.
-    let validated = tokio::task::spawn_blocking(move || engine.validate(&file_owned, &text_owned))
+    let (compiled, document) = tokio::task::spawn_blocking(move || validate(&engine, document))
         .await
-        .map_err(|err| ApiError::internal(format!("validation did not finish: {err}")))?;
-    let compiled = validated.map_err(|diagnostics| ApiError::invalid_playbook(&diagnostics))?;
+        .map_err(|err| ApiError::internal(format!("validation did not finish: {err}")))??;
     let name = compiled.name().to_string();
     if let Some(expected) = expected
         && expected != name
@@ -327,7 +379,7 @@ async fn import(
         )));
     }
     let previous = state.store().playbook(&name).await?.map(|r| r.version);
-    let installed = state.engine.install(file, text).await?;
+    let installed = state.engine.install(&document.file, &document.text).await?;
     let summary = PlaybookSummary::new(&installed.record, Some(&installed.compiled));
     if previous == Some(installed.record.version) {
         return Ok(Json(summary).into_response());
