@@ -27,7 +27,7 @@ pub struct ErrorBody {
     /// Every problem found in an invalid playbook (only with `invalid_playbook`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnostics: Option<Vec<DiagnosticView>>,
-    /// The run concerned (only with `run_failed`).
+    /// The run concerned (with `run_failed` and `duplicate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
 }
@@ -191,8 +191,13 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound { .. } => ApiError::not_found(err.to_string()),
-            StoreError::Conflict(_) | StoreError::Duplicate(_) | StoreError::LostClaim { .. } => {
+            StoreError::Conflict(_) | StoreError::LostClaim { .. } => {
                 ApiError::conflict("conflict", err.to_string())
+            }
+            StoreError::Duplicate { ref run_id, .. } => {
+                let mut error = ApiError::conflict("duplicate", err.to_string());
+                error.body.run_id = Some(run_id.clone());
+                error
             }
             StoreError::Invalid(_) => ApiError::bad_request(err.to_string()),
             StoreError::Closed => ApiError::unavailable(err.to_string()),
@@ -210,6 +215,11 @@ impl From<EngineError> for ApiError {
             }
             EngineError::Disabled(_) => ApiError::conflict("playbook_disabled", err.to_string()),
             EngineError::BadRequest(message) => ApiError::bad_request(message),
+            EngineError::Duplicate { ref run_id } => {
+                let mut error = ApiError::conflict("duplicate", err.to_string());
+                error.body.run_id = Some(run_id.clone());
+                error
+            }
             EngineError::StoredPlaybookInvalid { .. } => ApiError::internal(err.to_string()),
             EngineError::Store(store) => store.into(),
         }

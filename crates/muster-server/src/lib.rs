@@ -12,6 +12,7 @@ mod body;
 mod config;
 mod error;
 mod health;
+mod idempotency;
 mod metrics;
 mod router;
 mod serve;

@@ -371,3 +371,24 @@ async fn a_run_can_be_cancelled_once() {
     .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn an_idempotency_key_starts_one_run() {
+    let server = start().await;
+    server.install(SLOW).await;
+    let send = || {
+        server
+            .api(Method::POST, "/api/v1/playbooks/slow/runs")
+            .header("idempotency-key", "case-4711")
+            .json(&json!({}))
+            .send()
+    };
+    let (status, first) = json(send().await.unwrap()).await;
+    assert_eq!(status, 202, "{first}");
+    let (status, again) = json(send().await.unwrap()).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["run_id"], first["run_id"]);
+    assert_eq!(again["duplicate"], true);
+    let (_, list) = get(&server, "/api/v1/runs").await;
+    assert_eq!(list["total"], 1);
+}

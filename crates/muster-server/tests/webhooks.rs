@@ -530,3 +530,33 @@ links: [quiet -> note, broken -> call, slow -> wait]
     assert_eq!(body["status"], "running");
     assert!(body["run_id"].is_string());
 }
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_starts_no_second_run() {
+    let server = start().await;
+    server.install(OPEN).await;
+    let send = |key: &'static str| {
+        server
+            .client
+            .post(server.url("/hooks/open/inbox"))
+            .header("idempotency-key", key)
+            .json(&json!({"alert": 17}))
+            .send()
+    };
+    let (status, first) = json(send("alert-17").await.unwrap()).await;
+    assert_eq!(status, 202, "{first}");
+    let response = send("alert-17").await.unwrap();
+    assert_eq!(
+        response.headers()["x-muster-run-id"],
+        first["run_id"].as_str().unwrap()
+    );
+    let (status, again) = json(response).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again, json!({"run_id": first["run_id"], "duplicate": true}));
+    assert_eq!(run_count(&server).await, 1);
+
+    let (status, other) = json(send("alert-18").await.unwrap()).await;
+    assert_eq!(status, 202, "{other}");
+    assert_ne!(other["run_id"], first["run_id"]);
+    assert_eq!(run_count(&server).await, 2);
+}

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use muster_engine::{TriggerRequest, apply_inputs};
+use muster_engine::{EngineError, TriggerRequest, apply_inputs};
 use muster_model::{EventId, RunId};
 use muster_store::{RunFilter, RunStatus};
 use serde::Deserialize;
@@ -16,6 +16,7 @@ use utoipa::IntoParams;
 use super::extract::{ApiPath, ApiQuery, parse_id};
 use crate::body::{is_json_type, media_type, parse_json, read_body};
 use crate::error::{ApiError, ErrorBody};
+use crate::idempotency::{self, DuplicateRun};
 use crate::state::AppState;
 use crate::views::{EventView, RunDetail, RunList, RunStarted, RunView};
 
@@ -36,15 +37,20 @@ pub struct StartQuery {
 /// The body is the JSON payload (an empty body is `{}`), shaped the way the trigger shapes
 /// its events: a `manual` trigger emits it as is (checked against the playbook's `inputs:` if
 /// it declares any), a `webhook` trigger wraps it as a request body. Answers once the run is
-/// durable.
+/// durable. With an `Idempotency-Key` header, a repeated request starts no second run.
 #[utoipa::path(
     post,
     path = "/playbooks/{name}/runs",
     tag = "runs",
-    params(("name" = String, Path, description = "Playbook name"), StartQuery),
+    params(
+        ("name" = String, Path, description = "Playbook name"),
+        StartQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key start no second run"),
+    ),
     request_body(description = "The payload", content((Object = "application/json"))),
     responses(
         (status = 202, description = "The run started", body = RunStarted),
+        (status = 200, description = "A run was already started with this `Idempotency-Key`", body = DuplicateRun),
         (status = 400, description = "Malformed payload, unknown trigger or invalid inputs", body = ErrorBody),
         (status = 401, description = "Missing or wrong API token", body = ErrorBody),
         (status = 404, description = "No such playbook", body = ErrorBody),
@@ -99,16 +105,20 @@ pub async fn start_run(
         payload
     };
     let output = trigger.implementation.trigger_output(&trigger.def, payload);
-    let run = state
+    let started = state
         .engine
         .trigger(TriggerRequest {
             playbook: name,
             trigger: Some(trigger.id().to_string()),
             output,
-            once_key: None,
+            once_key: idempotency::key(&headers)?,
             even_if_disabled: false,
         })
-        .await?;
+        .await;
+    let run = match started {
+        Err(EngineError::Duplicate { run_id }) => return Ok(idempotency::duplicate(run_id)),
+        started => started?,
+    };
     let mut response = (StatusCode::ACCEPTED, Json(RunStarted { run_id: run.0 })).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/runs/{run}")) {
         response.headers_mut().insert(header::LOCATION, location);

@@ -5,7 +5,8 @@
 //! everything passed: route (404), method (405), secret (401), body size (413), signature
 //! (401), enabled (409), body parsing (400). Only then is the run started; with
 //! `response: accepted` the answer is 202 once the run is durable, with `response: exit` the
-//! request waits for the run's `exit` output.
+//! request waits for the run's `exit` output. A request repeating an `Idempotency-Key` starts
+//! nothing and answers with the first run's id.
 
 mod event;
 mod respond;
@@ -17,7 +18,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use muster_actions::triggers::webhook::{ResponseMode, WebhookOptions};
-use muster_engine::{CompiledAction, TriggerRequest};
+use muster_engine::{CompiledAction, EngineError, TriggerRequest};
 use muster_model::HumanDuration;
 use muster_model::expr::Scope;
 use serde_json::{Map, Value};
@@ -25,6 +26,7 @@ use serde_json::{Map, Value};
 use crate::api::extract::ApiPath;
 use crate::body::read_body;
 use crate::error::{ApiError, ErrorBody};
+use crate::idempotency;
 use crate::state::AppState;
 use crate::views::RunStarted;
 
@@ -44,13 +46,14 @@ pub const RUN_ID_HEADER: &str = "x-muster-run-id";
     params(
         ("path" = String, Path, description = "The trigger's `path` option (may contain `/`)"),
         ("X-Muster-Secret" = Option<String>, Header, description = "The trigger's `secret` (or send it as a bearer token)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key start no second run"),
     ),
     request_body(
         description = "Any body up to the trigger's `max_body`",
         content((Object = "application/json"), ("text/plain"), ("message/rfc822"))
     ),
     responses(
-        (status = 200, description = "`response: exit`: the run's exit output (any JSON), or `{run_id, status}` when it finished without one", body = Object),
+        (status = 200, description = "`response: exit`: the run's exit output (any JSON), or `{run_id, status}` when it finished without one; or, for a repeated `Idempotency-Key`, `{run_id, duplicate: true}`", body = Object),
         (status = 202, description = "The run started (`response: accepted`), or is still running when an `exit` response timed out", body = RunStarted),
         (status = 400, description = "Malformed JSON or a body that is not UTF-8 text", body = ErrorBody),
         (status = 401, description = "Missing or wrong secret or signature", body = ErrorBody),
@@ -121,21 +124,23 @@ async fn handle(
             format!("playbook {} is disabled", route.playbook),
         ));
     }
+    let once_key = idempotency::key(headers)?;
     let output = event::trigger_output(method, path, uri, headers, &bytes)?;
-    let run = state
-        .engine
-        .trigger(TriggerRequest {
-            playbook: route.playbook.clone(),
-            trigger: Some(route.action.clone()),
-            output,
-            once_key: None,
-            even_if_disabled: false,
-        })
-        .await?;
-    tracing::info!(path, playbook = %route.playbook, run_id = %run, "webhook started a run");
-    let mut response = match options.response {
+    let request = TriggerRequest {
+        playbook: route.playbook.clone(),
+        trigger: Some(route.action.clone()),
+        output,
+        once_key,
+        even_if_disabled: false,
+    };
+    let (run, mut response) = match options.response {
         ResponseMode::Accepted => {
-            (StatusCode::ACCEPTED, Json(RunStarted { run_id: run.0 })).into_response()
+            let run = match state.engine.trigger(request).await {
+                Err(EngineError::Duplicate { run_id }) => return Ok(duplicate(run_id)),
+                started => started?,
+            };
+            let answer = (StatusCode::ACCEPTED, Json(RunStarted { run_id: run.0 }));
+            (run, answer.into_response())
         }
         ResponseMode::Exit => {
             let timeout = match &options.response_timeout {
@@ -149,9 +154,15 @@ async fn handle(
                     })?,
                 None => state.config.default_response_timeout,
             };
-            respond::exit_response(state, run, timeout).await
+            // Watching starts before the run does, so an early `exit` output is not missed.
+            let (run, result) = match state.engine.trigger_and_wait(request, timeout).await {
+                Err(EngineError::Duplicate { run_id }) => return Ok(duplicate(run_id)),
+                started => started?,
+            };
+            (run, respond::exit_response(run, result))
         }
     };
+    tracing::info!(path, playbook = %route.playbook, run_id = %run, "webhook started a run");
     if let Ok(value) = HeaderValue::from_str(&run.to_string()) {
         response.headers_mut().insert(RUN_ID_HEADER, value);
     }
@@ -174,4 +185,14 @@ fn options(action: &CompiledAction, path: &str) -> Result<WebhookOptions, ApiErr
     serde_json::from_value(Value::Object(rendered)).map_err(|err| {
         ApiError::internal(format!("webhook /hooks/{path} has invalid options: {err}"))
     })
+}
+
+/// The answer to a retried request: the first run's id, no new run.
+fn duplicate(run_id: String) -> Response {
+    let header = HeaderValue::from_str(&run_id).ok();
+    let mut response = idempotency::duplicate(run_id);
+    if let Some(value) = header {
+        response.headers_mut().insert(RUN_ID_HEADER, value);
+    }
+    response
 }

@@ -1,19 +1,18 @@
 //! The answer of a webhook with `response: exit`: the run's exit output when it arrives, the
 //! final status when the run ends without one, 502 when it fails, 202 when it takes too long.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use muster_engine::RunResult;
 use muster_model::RunId;
 use muster_store::RunStatus;
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
-pub async fn exit_response(state: &AppState, run: RunId, timeout: Duration) -> Response {
+/// The answer for `run`, given what waiting for it produced (`None`: the wait timed out).
+pub fn exit_response(run: RunId, result: Option<RunResult>) -> Response {
     let still_running = || {
         (
             StatusCode::ACCEPTED,
@@ -21,7 +20,7 @@ pub async fn exit_response(state: &AppState, run: RunId, timeout: Duration) -> R
         )
             .into_response()
     };
-    let Some(result) = state.engine.wait_for_run(run, timeout).await else {
+    let Some(result) = result else {
         return still_running();
     };
     match (result.output, result.status) {
