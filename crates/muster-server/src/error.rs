@@ -178,7 +178,9 @@ impl IntoResponse for ApiError {
             body,
             headers,
         } = *self.0;
-        if status.is_server_error() {
+        // 502 (a failed run) and 503 (not ready) are outcomes the client is told about, not
+        // faults of the server.
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(status = %status, code = %body.code, message = %body.message, "request failed");
         }
         let mut response = (status, axum::Json(body)).into_response();
