@@ -78,7 +78,7 @@ pub fn domain_of(text: &str) -> Option<String> {
 /// form a known public suffix with a registrable label in front (`evil.com`, `a.b.co.uk`).
 pub fn is_domain(name: &str) -> bool {
     let lowered = name.to_ascii_lowercase();
-    is_host_name(&lowered) && psl::domain(lowered.as_bytes()).is_some_and(|d| d.suffix().is_known())
+    is_host_name(&lowered) && has_registrable_part(lowered.as_bytes())
 }
 
 /// Whether `host` equals `parent` or is one of its subdomains (`a.evil.com` under
@@ -100,9 +100,16 @@ pub(crate) fn is_known_tld(label: &[u8]) -> bool {
 }
 
 /// Whether the lower-case `name` (no trailing dot) ends in a known public suffix and has a
-/// registrable label in front of it.
+/// registrable label in front of it, or is itself a suffix from the list's private section
+/// (`s3.amazonaws.com`, `github.io`): those are real host names run by one company.
 pub(crate) fn has_registrable_part(name: &[u8]) -> bool {
-    psl::domain(name).is_some_and(|d| d.suffix().is_known())
+    if psl::domain(name).is_some_and(|d| d.suffix().is_known()) {
+        return true;
+    }
+    name.contains(&b'.')
+        && psl::suffix(name).is_some_and(|s| {
+            s.typ() == Some(psl::Type::Private) && s.as_bytes().len() == name.len()
+        })
 }
 
 /// Whether `host` (lower-case, ASCII) is a syntactically valid DNS host name: labels of
@@ -232,6 +239,8 @@ mod tests {
         assert!(!is_domain("co.uk"));
         assert!(!is_domain("-bad.com"));
         assert!(!is_domain("com"));
+        assert!(is_domain("s3.amazonaws.com"));
+        assert!(is_domain("github.io"));
     }
 
     #[test]

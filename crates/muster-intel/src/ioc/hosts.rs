@@ -63,6 +63,13 @@ fn ends_url(c: u8) -> bool {
         )
 }
 
+impl LabelChain {
+    /// End of the label before the last one.
+    fn second_last_end(&self) -> usize {
+        self.second_last_label.map_or(self.end, |(_, end)| end)
+    }
+}
+
 impl<S: Sink> Scanner<'_, '_, S> {
     /// Labels from `j`: `[A-Za-z0-9_-]+` separated by dots; a trailing dot is not included.
     /// At most [`MAX_NAME_LEN`] bytes are looked at (the longest file name); DNS limits are
@@ -78,8 +85,8 @@ impl<S: Sink> Scanner<'_, '_, S> {
         };
         loop {
             let label_start = i;
-            while i < b.len() && is_label_byte(b[i]) {
-                i += 1;
+            while let Some(len) = self.name_char_len(i) {
+                i += len;
                 if i - j > MAX_NAME_LEN {
                     return None;
                 }
@@ -93,13 +100,25 @@ impl<S: Sink> Scanner<'_, '_, S> {
             chain.labels += 1;
             chain.last_label_start = label_start;
             chain.end = i;
-            if b.get(i) == Some(&b'.') && b.get(i + 1).is_some_and(|&c| is_label_byte(c)) {
+            if b.get(i) == Some(&b'.') && self.name_char_len(i + 1).is_some() {
                 i += 1;
             } else {
                 break;
             }
         }
         (chain.labels > 0).then_some(chain)
+    }
+
+    /// Length of the name character at `i`: an ASCII letter, digit, `-` or `_`, or a
+    /// non-ASCII letter or digit (file names such as `обновление.exe`; such names are never
+    /// domains, which must be written in punycode).
+    fn name_char_len(&self, i: usize) -> Option<usize> {
+        let &c = self.b.get(i)?;
+        if c < 0x80 {
+            return is_label_byte(c).then_some(1);
+        }
+        let ch = self.text.get(i..)?.chars().next()?;
+        ch.is_alphanumeric().then(|| ch.len_utf8())
     }
 
     /// `scheme://host[:port][/path…]` starting at `j`.
@@ -279,7 +298,16 @@ impl<S: Sink> Scanner<'_, '_, S> {
         host_ip: Option<IpAddr>,
     ) -> Option<usize> {
         let b = self.b;
-        if host_start > 0 && matches!(b[host_start - 1], b'/' | b'\\') {
+        // `//host/path` (protocol-relative, in HTML) is a URL; `/dir/host/path` is a path.
+        let mut url_start = host_start;
+        if host_start >= 2 && &b[host_start - 2..host_start] == b"//" {
+            let before = host_start.checked_sub(3).map(|p| b[p]);
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b':' | b'.'))
+            {
+                return None;
+            }
+            url_start = host_start - 2;
+        } else if host_start > 0 && matches!(b[host_start - 1], b'/' | b'\\') {
             return None;
         }
         let mut slash = host_end;
@@ -295,11 +323,13 @@ impl<S: Sink> Scanner<'_, '_, S> {
         {
             return None;
         }
-        let end = self.url_end(host_start, slash, host_end);
-        if end <= slash + 1 {
+        let end = self.url_end(url_start, slash, host_end);
+        // A path of capitals only is a DNS log's `name/TYPE/CLASS`, not a URL path.
+        let path = &b[slash + 1..end];
+        if end <= slash + 1 || !path.iter().any(|&c| !(c.is_ascii_uppercase() || c == b'/')) {
             return None;
         }
-        self.emit_url(host_start, end, host_start, host_end, host_ip);
+        self.emit_url(url_start, end, host_start, host_end, host_ip);
         Some(end)
     }
 
@@ -308,7 +338,7 @@ impl<S: Sink> Scanner<'_, '_, S> {
     /// (`corp.local`) pass only when `special_use` is set.
     fn is_valid_domain(&self, start: usize, end: usize, special_use: bool) -> bool {
         let name = &self.b[start..end];
-        if name.is_empty() || name.len() > MAX_DOMAIN_LEN {
+        if name.is_empty() || name.len() > MAX_DOMAIN_LEN || !name.is_ascii() {
             return false;
         }
         let mut lower = [0u8; MAX_DOMAIN_LEN];
@@ -344,13 +374,18 @@ impl<S: Sink> Scanner<'_, '_, S> {
     /// decided by the rule in [`extensions`].
     pub fn domain_or_file(&mut self, j: usize) -> Option<usize> {
         let b = self.b;
+        // `%s.dat`, `%1.exe`: printf and batch placeholders, not names.
+        if j > 0 && b[j - 1] == b'%' {
+            return None;
+        }
         let chain = self.label_chain(j)?;
         if chain.labels < 2 {
             return None;
         }
         let end = chain.end;
-        if !self.ends_word(end) || b.get(end) == Some(&b'@') {
-            return None;
+        // `logger.info(` and `r.json()` are method calls, not names.
+        if !self.ends_word(end) || matches!(b.get(end), Some(b'@' | b'(')) {
+            return Some(end);
         }
         let ext = &b[chain.last_label_start..end];
         if ext.len() > MAX_LABEL_LEN {
@@ -364,26 +399,53 @@ impl<S: Sink> Scanner<'_, '_, S> {
         let is_tld = is_known_tld(lower);
         if is_ext {
             let after_path = j > 0 && matches!(b[j - 1], b'\\' | b'/');
-            let double_ext = chain.second_last_label.is_some_and(|(s, e)| {
-                let label = b[s..e].to_ascii_lowercase();
-                extensions::is_file_extension(&label)
-            });
+            let double_ext = chain.labels >= 3 && self.second_last_is_extension(&chain);
             let file_first = extensions::is_file_first(lower) && chain.labels == 2;
-            if !is_tld || after_path || (chain.labels >= 3 && double_ext) || file_first {
+            if !is_tld || after_path || double_ext || file_first {
                 if !extensions::is_not_a_file(&b[j..end]) {
                     self.emit(Found::new(IocType::FileName, j, end, Norm::AsIs));
                 }
                 return Some(end);
             }
         }
-        if !is_tld || !self.is_valid_domain(j, end, false) {
+        // An extension appended after a known one: `budget.xlsx.n0va`, `x.js.map`.
+        if !is_tld && ext.len() <= 10 && chain.labels >= 3 && self.second_last_is_extension(&chain)
+        {
+            self.emit(Found::new(IocType::FileName, j, end, Norm::AsIs));
+            return Some(end);
+        }
+        if !is_tld {
             return None;
+        }
+        if !self.is_valid_domain(j, end, false) {
+            // `Rechnung_2026_03.zip` cannot be a domain, so it is the file it looks like.
+            if is_ext {
+                self.emit(Found::new(IocType::FileName, j, end, Norm::AsIs));
+                return Some(end);
+            }
+            return None;
+        }
+        if chain.labels == 2 && is_code_receiver_or_initial(&b[j..chain.second_last_end()], lower) {
+            return Some(end);
         }
         if let Some(url_end) = self.schemeless_url(j, end, None) {
             return Some(url_end);
         }
         self.emit(Found::new(IocType::Domain, j, end, Norm::Lower));
         Some(end)
+    }
+
+    fn second_last_is_extension(&self, chain: &LabelChain) -> bool {
+        chain.second_last_label.is_some_and(|(start, end)| {
+            let label = &self.b[start..end];
+            let mut lower = [0u8; 16];
+            label.len() <= lower.len() && {
+                let lower = &mut lower[..label.len()];
+                lower.copy_from_slice(label);
+                lower.make_ascii_lowercase();
+                extensions::is_file_extension(lower)
+            }
+        })
     }
 
     /// `local@domain` with the local part starting at `j`.
@@ -445,7 +507,7 @@ impl<S: Sink> Scanner<'_, '_, S> {
         if b.get(end) == Some(&b'.') && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
             return None;
         }
-        if !self.ends_word(end) {
+        if !self.ends_word(end) || self.follows_version_word(j) {
             return None;
         }
         let ip = IpAddr::V4(Ipv4Addr::from(octets));
@@ -470,6 +532,51 @@ impl<S: Sink> Scanner<'_, '_, S> {
         Some(end)
     }
 
+    /// Whether the words before `j` say that a dotted number is a version: a version word
+    /// right before it (`version 1.2.3.4`, `build: 10.0.0.1`, `firmware=2.4.0.7`), or with one
+    /// connecting word between (`upgrade to 8.10.185.0`, `firmware string 2.11.0.8`), or a
+    /// product name and a slash as in user agents (`Chrome/122.0.0.0`).
+    fn follows_version_word(&self, j: usize) -> bool {
+        const VERSION_WORDS: &[&[u8]] = &[
+            b"build",
+            b"firmware",
+            b"fw",
+            b"kernel",
+            b"patch",
+            b"release",
+            b"rev",
+            b"revision",
+            b"upgrade",
+            b"upgraded",
+            b"v",
+            b"ver",
+            b"version",
+        ];
+        const CONNECTORS: &[&[u8]] = &[b"from", b"is", b"number", b"of", b"string", b"to", b"was"];
+        let before = &self.b[..j];
+        if let Some(product) = before.strip_suffix(b"/") {
+            let letters = product
+                .iter()
+                .rev()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .count();
+            let name = &product[product.len() - letters..];
+            let whole_word =
+                product.len() == letters || !is_label_byte(product[product.len() - letters - 1]);
+            if letters >= 2 && whole_word && !name.iter().all(u8::is_ascii_uppercase) {
+                return true;
+            }
+        }
+        let is_in = |list: &[&[u8]], word: &[u8]| list.iter().any(|w| w.eq_ignore_ascii_case(word));
+        match previous_word(before) {
+            Some((word, _)) if is_in(VERSION_WORDS, word) => true,
+            Some((word, rest)) if is_in(CONNECTORS, word) => {
+                previous_word(rest).is_some_and(|(word, _)| is_in(VERSION_WORDS, word))
+            }
+            _ => false,
+        }
+    }
+
     /// `/N` after an address at `slash`, with `N <= max`; returns the end of `N`.
     fn cidr_prefix(&self, slash: usize, max: u32) -> Option<usize> {
         let digits_end = self.digit_run_end(slash + 1);
@@ -478,14 +585,15 @@ impl<S: Sink> Scanner<'_, '_, S> {
             return None;
         }
         let next = self.b.get(digits_end);
-        (self.ends_word(digits_end) && next != Some(&b'.') && next != Some(&b'/'))
-            .then_some(digits_end)
+        let dotted =
+            next == Some(&b'.') && self.b.get(digits_end + 1).is_some_and(u8::is_ascii_digit);
+        (self.ends_word(digits_end) && !dotted && next != Some(&b'/')).then_some(digits_end)
     }
 
     /// IPv6 at `j`, or an IPv6 CIDR block.
     pub fn ipv6(&mut self, j: usize) -> Option<usize> {
         let b = self.b;
-        if b[j] == b':' && j > 0 && b[j - 1] == b':' {
+        if (b[j] == b':' && j > 0 && b[j - 1] == b':') || self.inside_hex_group_run(j) {
             return None;
         }
         const MAX_LEN: usize = 45;
@@ -527,9 +635,18 @@ impl<S: Sink> Scanner<'_, '_, S> {
         Some(end)
     }
 
+    /// Whether `j` follows `hex` + separator, i.e. lies inside a longer run of hex groups
+    /// (`…:ab:cd:…`) whose start was already tried.
+    fn inside_hex_group_run(&self, j: usize) -> bool {
+        j >= 2 && matches!(self.b[j - 1], b':' | b'-' | b'.') && self.b[j - 2].is_ascii_hexdigit()
+    }
+
     /// `00:1a:2b:3c:4d:5e`, `00-1A-2B-3C-4D-5E` or `001a.2b3c.4d5e` at `j`.
     pub fn mac(&mut self, j: usize) -> Option<usize> {
         let b = self.b;
+        if self.inside_hex_group_run(j) {
+            return None;
+        }
         let hex = |i: usize| b.get(i).is_some_and(u8::is_ascii_hexdigit);
         let mut digits = [0u8; 12];
         let end = match b.get(j + 2) {
@@ -580,6 +697,22 @@ impl<S: Sink> Scanner<'_, '_, S> {
     }
 }
 
+/// First labels of `receiver.member` in code that would otherwise read as a domain whose
+/// TLD is also an English word (`self.name`, `logger.info`, `this.app`, `cfg.zip`).
+const CODE_RECEIVERS: &[&str] = &[
+    "args", "app", "cfg", "client", "cls", "config", "console", "ctx", "data", "db", "document",
+    "env", "err", "error", "event", "exports", "fh", "fp", "item", "kwargs", "log", "logger",
+    "model", "module", "node", "obj", "options", "opts", "os", "params", "process", "props", "req",
+    "request", "res", "response", "result", "self", "settings", "state", "sys", "this", "user",
+    "util", "utils", "window",
+];
+
+/// Whether `first.tld` reads as code (`self.name`) or as an initial and a surname that
+/// happens to be a brand TLD (`l.schmidt`, `m.weber`); short TLDs keep `t.co` and `x.com`.
+fn is_code_receiver_or_initial(first: &[u8], tld: &[u8]) -> bool {
+    (first.len() == 1 && tld.len() > 3) || CODE_RECEIVERS.iter().any(|r| r.as_bytes() == first)
+}
+
 /// The address's canonical text when it differs from what was written (leading zeros).
 fn canonical_or_as_is(written: Option<&str>, ip: IpAddr) -> Norm {
     let canonical = ip.to_string();
@@ -588,6 +721,27 @@ fn canonical_or_as_is(written: Option<&str>, ip: IpAddr) -> Norm {
     } else {
         Norm::Owned(canonical)
     }
+}
+
+/// The word of ASCII letters that ends `before` (after at most four spaces, quotes, `:` or
+/// `=`), and the text in front of it.
+fn previous_word(before: &[u8]) -> Option<(&[u8], &[u8])> {
+    let gap = before
+        .iter()
+        .rev()
+        .take(4)
+        .take_while(|&&c| matches!(c, b' ' | b':' | b'=' | b'"' | b'\''))
+        .count();
+    let head = &before[..before.len() - gap];
+    let letters = head
+        .iter()
+        .rev()
+        .take(12)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    let start = head.len() - letters;
+    let whole = start == 0 || !head[start - 1].is_ascii_alphanumeric();
+    (letters > 0 && whole).then(|| (&head[start..], &head[..start]))
 }
 
 /// Value of up to a few ASCII digits (callers bound the length).

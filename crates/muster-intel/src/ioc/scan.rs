@@ -192,10 +192,10 @@ impl<S: Sink> Scanner<'_, '_, S> {
                 return;
             }
             if flags & INTERESTING == 0 {
-                // `AS 13335`: the `AS` token itself has no digit.
-                if i - start <= 3
-                    && b[start] == b'A'
-                    && let Some(end) = self.asn(start)
+                // `AS 13335`, `**ASN 215540**`: the token holding `AS` has no digit.
+                if b.get(i) == Some(&b' ')
+                    && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+                    && let Some(end) = self.spaced_asn(start, i)
                 {
                     i = i.max(end);
                 }
@@ -214,8 +214,10 @@ impl<S: Sink> Scanner<'_, '_, S> {
         let mut j = start;
         while j < end {
             let c = b[j];
-            let starts_word =
-                c.is_ascii_alphanumeric() || (c == b':' && b.get(j + 1) == Some(&b':'));
+            let starts_word = c.is_ascii_alphanumeric()
+                || (c == b':' && b.get(j + 1) == Some(&b':'))
+                || (c == b'_' && b.get(j + 1).is_some_and(u8::is_ascii_alphanumeric))
+                || (c >= 0x80 && flags.dot() && self.starts_non_ascii_word(j));
             let boundary = if starts_word {
                 self.boundary_before(j)
             } else {
@@ -243,8 +245,19 @@ impl<S: Sink> Scanner<'_, '_, S> {
         let b = self.b;
         let c = b[j];
         let strong = boundary == Boundary::Strong;
-        if c == b':' {
-            return if flags.colon() { self.ipv6(j) } else { None };
+        match c {
+            b':' => return if flags.colon() { self.ipv6(j) } else { None },
+            // `_ldap._tcp.example.com`: service labels start with an underscore.
+            b'_' => {
+                return if strong && flags.dot() {
+                    self.domain_or_file(j)
+                } else {
+                    None
+                };
+            }
+            // A file name written in another script: `обновление.exe`.
+            0x80.. => return if strong { self.domain_or_file(j) } else { None },
+            _ => {}
         }
         if strong
             && flags.colon()
@@ -255,7 +268,7 @@ impl<S: Sink> Scanner<'_, '_, S> {
         }
         if strong
             && flags.backslash()
-            && (c == b'H' || c == b'h')
+            && matches!(c, b'H' | b'h' | b'R')
             && let Some(end) = self.registry_key(j)
         {
             return Some(end);
@@ -308,6 +321,24 @@ impl<S: Sink> Scanner<'_, '_, S> {
             return self.domain_or_file(j);
         }
         None
+    }
+
+    /// An `AS`/`ASN` that ends the token `[start, end)` and is followed by ` <digits>`.
+    fn spaced_asn(&mut self, start: usize, end: usize) -> Option<usize> {
+        let at = [end.checked_sub(3), end.checked_sub(2)]
+            .into_iter()
+            .flatten()
+            .find(|&p| p >= start && matches!(&self.b[p..end], b"ASN" | b"AS"))?;
+        self.boundary_before(at)?;
+        self.asn(at)
+    }
+
+    /// Whether a non-ASCII letter or digit starts at byte `j`.
+    fn starts_non_ascii_word(&self, j: usize) -> bool {
+        self.text
+            .get(j..)
+            .and_then(|rest| rest.chars().next())
+            .is_some_and(char::is_alphanumeric)
     }
 
     /// The boundary before position `j`, or `None` when `j` is inside a word (after a letter,

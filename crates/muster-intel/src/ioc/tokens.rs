@@ -160,10 +160,21 @@ impl<S: Sink> Scanner<'_, '_, S> {
     }
 
     /// `HKLM\…`, `HKEY_CURRENT_USER\…`, `HKCU:\…` (PowerShell). Key names may contain
-    /// single spaces (`Windows NT\CurrentVersion`): the key goes on past a space when the next
-    /// word contains a backslash and is not a command-line switch, a drive path or a new key.
+    /// spaces (`Windows NT\CurrentVersion`); see `key_continues` for where a key stops.
     pub fn registry_key(&mut self, j: usize) -> Option<usize> {
         let b = self.b;
+        // The kernel's names: `\REGISTRY\MACHINE\…`, `\REGISTRY\USER\…`.
+        if b[j] == b'R' {
+            let kernel_root = [&b"REGISTRY\\MACHINE"[..], b"REGISTRY\\USER"]
+                .into_iter()
+                .find(|root| b[j..].starts_with(root) && b.get(j + root.len()) == Some(&b'\\'))?;
+            if j == 0 || b[j - 1] != b'\\' {
+                return None;
+            }
+            let end = self.registry_key_body(j - 1, j + kernel_root.len())?;
+            self.emit(Found::new(IocType::RegistryKey, j - 1, end, Norm::AsIs));
+            return Some(end);
+        }
         let root = REGISTRY_ROOTS.iter().find(|root| {
             starts_with_ignore_case(&b[j..], root) && {
                 let after = &b[j + root.len()..];
@@ -174,6 +185,15 @@ impl<S: Sink> Scanner<'_, '_, S> {
         if b[k] == b':' {
             k += 1;
         }
+        let end = self.registry_key_body(j, k)?;
+        self.emit(Found::new(IocType::RegistryKey, j, end, Norm::AsIs));
+        Some(end)
+    }
+
+    /// The end of a key that starts at `start` and whose root ends at `k` (on the `\\`).
+    fn registry_key_body(&self, start: usize, mut k: usize) -> Option<usize> {
+        let b = self.b;
+        let j = start;
         let first_segment = k + 1;
         k = first_segment;
         loop {
@@ -211,26 +231,37 @@ impl<S: Sink> Scanner<'_, '_, S> {
             }
             end -= 1;
         }
-        if end <= first_segment {
-            return None;
-        }
-        self.emit(Found::new(IocType::RegistryKey, j, end, Norm::AsIs));
-        Some(end)
+        (end > first_segment).then_some(end)
     }
 
-    fn key_continues(&self, p: usize) -> bool {
+    /// Whether the key goes on past the space before `p`: within the next few words one
+    /// contains a backslash, and every word up to it is written like a key name (starts
+    /// with a capital or digit: `Image File Execution Options\sethc.exe`), so that prose
+    /// after a key (`…\Run and C:\x`, `/v Shell`) is left out.
+    fn key_continues(&self, mut p: usize) -> bool {
+        const MAX_WORDS: usize = 4;
         let b = self.b;
-        let word_end = p + b[p..]
-            .iter()
-            .position(|&c| ends_key(c))
-            .unwrap_or(b.len() - p);
-        let word = &b[p..word_end];
-        let drive_path =
-            word.len() >= 3 && word[0].is_ascii_alphabetic() && word[1] == b':' && word[2] == b'\\';
-        !word.is_empty()
-            && word.contains(&b'\\')
-            && !matches!(word[0], b'/' | b'-' | b'%' | b'\\')
-            && !drive_path
-            && !starts_with_ignore_case(word, b"HK")
+        for _ in 0..MAX_WORDS {
+            let word_end = p + b[p..]
+                .iter()
+                .position(|&c| ends_key(c))
+                .unwrap_or(b.len() - p);
+            let word = &b[p..word_end];
+            let drive_path = word.len() >= 3 && word[1] == b':' && word[2] == b'\\';
+            let name_like = word
+                .first()
+                .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            if !name_like || drive_path || starts_with_ignore_case(word, b"HK") {
+                return false;
+            }
+            if word.contains(&b'\\') {
+                return true;
+            }
+            if b.get(word_end) != Some(&b' ') {
+                return false;
+            }
+            p = word_end + 1;
+        }
+        false
     }
 }
