@@ -15,9 +15,6 @@
 //!   (`look at evil dot com` stays as it is).
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
-
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 /// Makes indicators in `text` safe to paste: `http` → `hxxp`, `://` → `[://]`, `.` → `[.]`,
 /// `@` → `[@]`.
@@ -117,11 +114,17 @@ pub fn refang_mapped(text: &str) -> Refanged<'_> {
     let mut out = String::new();
     let mut breaks = Vec::new();
     let mut last = 0;
-    for m in MARKERS.find_iter(text) {
-        let (start, end) = (m.start(), m.end());
-        let Some(replacement) =
-            replacement_for(MARKER_KINDS[m.pattern().as_usize()], b, start, end)
-        else {
+    let mut i = 0;
+    while i < b.len() {
+        if !TRIGGERS[b[i] as usize] {
+            i += 1;
+            continue;
+        }
+        let replaced = find_marker(b, i, last).and_then(|(start, end, kind)| {
+            replacement_for(kind, b, start, end).map(|r| (start, end, r))
+        });
+        let Some((start, end, replacement)) = replaced else {
+            i += 1;
             continue;
         };
         if breaks.is_empty() {
@@ -132,6 +135,7 @@ pub fn refang_mapped(text: &str) -> Refanged<'_> {
         out.push_str(&replacement);
         breaks.push((out.len(), end));
         last = end;
+        i = end;
     }
     if breaks.is_empty() {
         return Refanged {
@@ -166,45 +170,84 @@ enum Kind {
     Scheme,
 }
 
-const BRACKETS: [(&str, &str); 3] = [("[", "]"), ("(", ")"), ("{", "}")];
-
-static MARKER_TABLE: LazyLock<Vec<(String, Kind)>> = LazyLock::new(|| {
-    let mut table = Vec::new();
-    for (open, close) in BRACKETS {
-        for (inner, kind) in [
-            (".", Kind::Dot),
-            ("dot", Kind::Dot),
-            ("@", Kind::At),
-            ("at", Kind::At),
-        ] {
-            let base = format!("{open}{inner}{close}");
-            table.push((format!(" {base} "), kind));
-            table.push((format!(" {base}"), kind));
-            table.push((format!("{base} "), kind));
-            table.push((base, kind));
-        }
-        table.push((format!("{open}:{close}"), Kind::Colon));
-        table.push((format!("{open}://{close}"), Kind::SchemeSeparator));
-    }
-    table.push(("[/]".to_owned(), Kind::Slash));
-    table.push((" dot ".to_owned(), Kind::DotInName));
-    table.push(("\\.".to_owned(), Kind::DotInName));
-    table.push((" at ".to_owned(), Kind::AtInAddress));
-    table.push(("hxxp".to_owned(), Kind::Scheme));
-    table.push(("fxp".to_owned(), Kind::Scheme));
+/// Bytes at which a notation can be recognised: brackets, backslash, the `x` of `hxxp`/`fxp`,
+/// and the space of ` dot ` / ` at `. Everything else is skipped with one table look-up.
+static TRIGGERS: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'[' as usize] = true;
+    table[b'(' as usize] = true;
+    table[b'{' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[b'x' as usize] = true;
+    table[b'X' as usize] = true;
+    table[b' ' as usize] = true;
     table
-});
+};
 
-static MARKER_KINDS: LazyLock<Vec<Kind>> =
-    LazyLock::new(|| MARKER_TABLE.iter().map(|(_, k)| *k).collect());
+/// What may stand between brackets, and what it means.
+const BRACKETED: &[(&[u8], Kind)] = &[
+    (b"://", Kind::SchemeSeparator),
+    (b"dot", Kind::Dot),
+    (b".", Kind::Dot),
+    (b"at", Kind::At),
+    (b"@", Kind::At),
+    (b":", Kind::Colon),
+    (b"/", Kind::Slash),
+];
 
-static MARKERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(MARKER_TABLE.iter().map(|(p, _)| p.as_str()))
-        .expect("the defang marker patterns are valid")
-});
+/// The notation that the trigger byte at `i` belongs to, as `(start, end, kind)`; `last` is
+/// where the previous replacement ended, so that notations never overlap.
+fn find_marker(b: &[u8], i: usize, last: usize) -> Option<(usize, usize, Kind)> {
+    let rest = &b[i..];
+    match b[i] {
+        b' ' => match rest.get(1).map(|c| c | 0x20) {
+            Some(b'd') if starts_with_ignore_case(rest, b" dot ") => {
+                Some((i, i + 5, Kind::DotInName))
+            }
+            Some(b'a') if starts_with_ignore_case(rest, b" at ") => {
+                Some((i, i + 4, Kind::AtInAddress))
+            }
+            _ => None,
+        },
+        b'\\' => (rest.get(1) == Some(&b'.')).then_some((i, i + 2, Kind::DotInName)),
+        b'x' | b'X' => {
+            let start = i.checked_sub(1).filter(|&s| s >= last)?;
+            let word = &b[start..];
+            if starts_with_ignore_case(word, b"hxxp") {
+                Some((start, start + 4, Kind::Scheme))
+            } else if starts_with_ignore_case(word, b"fxp") {
+                Some((start, start + 3, Kind::Scheme))
+            } else {
+                None
+            }
+        }
+        open @ (b'[' | b'(' | b'{') => {
+            let close = match open {
+                b'[' => b']',
+                b'(' => b')',
+                _ => b'}',
+            };
+            let (inner, kind) = BRACKETED.iter().find(|(inner, kind)| {
+                (open == b'[' || *kind != Kind::Slash)
+                    && starts_with_ignore_case(&rest[1..], inner)
+                    && rest.get(1 + inner.len()) == Some(&close)
+            })?;
+            let mut start = i;
+            let mut end = i + inner.len() + 2;
+            // `meow [at] evil [dot] com`: the spaces around a dot or at go with it.
+            if matches!(kind, Kind::Dot | Kind::At) {
+                if i > last && b[i - 1] == b' ' {
+                    start = i - 1;
+                }
+                if b.get(end) == Some(&b' ') {
+                    end += 1;
+                }
+            }
+            Some((start, end, *kind))
+        }
+        _ => None,
+    }
+}
 
 /// Words that often stand before "at" in prose; `look at evil dot com` is not an address.
 const PROSE_BEFORE_AT: &[&str] = &[
@@ -259,10 +302,13 @@ fn replacement_for(kind: Kind, b: &[u8], start: usize, end: usize) -> Option<Cow
         Kind::SchemeSeparator => Some(text("://")),
         Kind::Slash => Some(text("/")),
         Kind::DotInName => {
-            let left_ok = start > 0 && is_label_byte(b[start - 1]);
+            let left = *b.get(start.checked_sub(1)?)?;
+            if !is_label_byte(left) {
+                return None;
+            }
             let chain = scan_chain(b, end)?;
-            let ends_ok = chain.ends_in_tld || (chain.all_numeric && b[start - 1].is_ascii_digit());
-            (left_ok && ends_ok).then(|| text("."))
+            let ends_ok = chain.ends_in_tld || (chain.all_numeric && left.is_ascii_digit());
+            ends_ok.then(|| text("."))
         }
         Kind::AtInAddress => {
             let word_start = b[..start]

@@ -61,11 +61,32 @@ const NOT_FILES: &[&str] = &[
     "vue.js",
 ];
 
+/// Extensions of up to eight bytes packed into integers, sorted: looking one up is a binary
+/// search over `u64`s, with no string comparison.
+static PACKED: std::sync::LazyLock<Vec<u64>> = std::sync::LazyLock::new(|| {
+    let mut packed: Vec<u64> = EXTENSIONS
+        .iter()
+        .filter_map(|e| pack(e.as_bytes()))
+        .collect();
+    packed.sort_unstable();
+    packed
+});
+
+fn pack(ext: &[u8]) -> Option<u64> {
+    (ext.len() <= 8).then(|| {
+        ext.iter()
+            .fold(0u64, |packed, &c| packed << 8 | u64::from(c))
+    })
+}
+
 /// Whether the lower-case `ext` is a known file extension.
 pub(crate) fn is_file_extension(ext: &[u8]) -> bool {
-    EXTENSIONS
-        .binary_search_by(|e| e.as_bytes().cmp(ext))
-        .is_ok()
+    match pack(ext) {
+        Some(packed) => PACKED.binary_search(&packed).is_ok(),
+        None => EXTENSIONS
+            .binary_search_by(|e| e.as_bytes().cmp(ext))
+            .is_ok(),
+    }
 }
 
 /// Whether the lower-case `ext` is a TLD that reads as a file extension in two-label names.
@@ -93,6 +114,16 @@ mod tests {
                     .all(|e| e.bytes().all(|b| !b.is_ascii_uppercase()))
             );
         }
+    }
+
+    #[test]
+    fn every_listed_extension_is_found() {
+        for ext in EXTENSIONS {
+            assert!(is_file_extension(ext.as_bytes()), "{ext}");
+        }
+        assert!(!is_file_extension(b"com"));
+        assert!(!is_file_extension(b"exe\0"));
+        assert!(!is_file_extension(b"settingcontent"));
     }
 
     #[test]

@@ -85,7 +85,15 @@ impl<S: Sink> Scanner<'_, '_, S> {
         };
         loop {
             let label_start = i;
-            while let Some(len) = self.name_char_len(i) {
+            loop {
+                let len = match b.get(i) {
+                    Some(&c) if c < 0x80 => usize::from(is_label_byte(c)),
+                    Some(_) => self.name_char_len(i).unwrap_or(0),
+                    None => 0,
+                };
+                if len == 0 {
+                    break;
+                }
                 i += len;
                 if i - j > MAX_NAME_LEN {
                     return None;

@@ -167,43 +167,77 @@ pub(crate) fn scan<S: Sink>(text: &str, sink: &mut S) {
 }
 
 impl<S: Sink> Scanner<'_, '_, S> {
+    /// Jumps from one interesting byte (digit, `.`, `:`, `@`, `\\`) to the next; only the
+    /// tokens around them are analysed, so plain words cost one table look-up per byte.
     fn run(&mut self) {
         let b = self.b;
         let n = b.len();
+        // Bytes before `floor` belong to tokens already analysed or to matches.
+        let mut floor = 0;
         let mut i = 0;
         while i < n {
-            while i < n && CLASS[b[i] as usize] & DELIM != 0 {
+            while i < n && CLASS[b[i] as usize] & INTERESTING == 0 {
                 i += 1;
             }
-            let start = i;
+            if i >= n || self.sink.is_full() {
+                return;
+            }
+            let mut start = i;
+            while start > floor && CLASS[b[start - 1] as usize] & DELIM == 0 {
+                start -= 1;
+            }
+            let mut end = start;
             let mut flags = 0u8;
-            while i < n {
-                let class = CLASS[b[i] as usize];
+            while end < n {
+                let class = CLASS[b[end] as usize];
                 if class & DELIM != 0 {
                     break;
                 }
                 flags |= class;
-                i += 1;
+                end += 1;
             }
-            if start == i {
+            if !self.may_hold_indicator(start, end, flags) {
+                floor = end;
+                i = end;
                 continue;
             }
-            if self.sink.is_full() {
-                return;
-            }
-            if flags & INTERESTING == 0 {
-                // `AS 13335`, `**ASN 215540**`: the token holding `AS` has no digit.
-                if b.get(i) == Some(&b' ')
-                    && b.get(i + 1).is_some_and(u8::is_ascii_digit)
-                    && let Some(end) = self.spaced_asn(start, i)
-                {
-                    i = i.max(end);
+            let mut resume = end;
+            // `AS 13335`, `**ASN 215540**`: the token holding `AS` has no digit.
+            if start >= floor + 3 && b[start - 1] == b' ' && b[start].is_ascii_digit() {
+                let mut prev = start - 1;
+                while prev > floor && CLASS[b[prev - 1] as usize] & DELIM == 0 {
+                    prev -= 1;
                 }
-                continue;
+                if let Some(asn_end) = self.spaced_asn(prev, start - 1) {
+                    resume = resume.max(asn_end);
+                    floor = resume;
+                    i = resume;
+                    continue;
+                }
             }
-            let resume = self.token(start, i, Flags(flags));
-            i = i.max(resume);
+            resume = resume.max(self.token(start, end, Flags(flags)));
+            floor = resume;
+            i = resume;
         }
+    }
+
+    /// Whether the token `[start, end)` can hold an indicator. A token whose only
+    /// interesting bytes are dots and colons that end words (`steps.`, `Summary:`, `e.g.`
+    /// excepted) cannot: every indicator with a dot or colon has a letter, digit, `/` or `:`
+    /// right after one. This skips the full stops of prose cheaply.
+    fn may_hold_indicator(&self, start: usize, end: usize, flags: u8) -> bool {
+        if flags & (DIGIT | AT | BACKSLASH) != 0 {
+            return true;
+        }
+        let b = self.b;
+        (start..end).any(|k| {
+            matches!(b[k], b'.' | b':')
+                && b.get(k + 1).is_some_and(|&next| {
+                    next.is_ascii_alphanumeric()
+                        || matches!(next, b'_' | b':' | b'/')
+                        || next >= 0x80
+                })
+        })
     }
 
     /// Tries the recognisers at every word start of the token `[start, end)`; returns where
@@ -235,6 +269,8 @@ impl<S: Sink> Scanner<'_, '_, S> {
                         return resume;
                     }
                 }
+                // Positions inside a run of letters and digits never start a word.
+                _ if c.is_ascii_alphanumeric() => j = self.alnum_run_end(j).min(end).max(j + 1),
                 _ => j += 1,
             }
         }
