@@ -15,12 +15,14 @@
 //!
 //! Positions are byte offsets into the original text; `raw` is the original text between them.
 
+mod addresses;
 mod bitcoin;
 mod extensions;
-mod hosts;
+mod names;
 mod options;
 mod scan;
 mod tokens;
+mod url;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;

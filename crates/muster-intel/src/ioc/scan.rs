@@ -1,5 +1,5 @@
 //! The single pass over the (refanged) text: tokenising, the quick skip of plain words, and
-//! dispatch to the recognisers in [`super::hosts`] and [`super::tokens`] at word starts.
+//! dispatch to the recognisers in [`super::url`], [`super::names`], [`super::addresses`] and [`super::tokens`] at word starts.
 //!
 //! Recognisers report candidates through [`Sink`] and return where their match ends; the
 //! scan resumes there, so no byte is matched twice. Every recogniser either scans a bounded
