@@ -116,7 +116,15 @@ pub fn refang_mapped(text: &str) -> Refanged<'_> {
     let mut last = 0;
     let mut i = 0;
     while i < b.len() {
-        if !TRIGGERS[b[i] as usize] {
+        i += b[i..]
+            .iter()
+            .position(|&c| TRIGGERS[c as usize])
+            .unwrap_or(b.len() - i);
+        if i >= b.len() {
+            break;
+        }
+        // Most triggers are spaces; only ` d…` and ` a…` can start a notation.
+        if b[i] == b' ' && !matches!(b.get(i + 1).map(|c| c | 0x20), Some(b'd' | b'a')) {
             i += 1;
             continue;
         }
@@ -197,6 +205,7 @@ const BRACKETED: &[(&[u8], Kind)] = &[
 
 /// The notation that the trigger byte at `i` belongs to, as `(start, end, kind)`; `last` is
 /// where the previous replacement ended, so that notations never overlap.
+#[inline]
 fn find_marker(b: &[u8], i: usize, last: usize) -> Option<(usize, usize, Kind)> {
     let rest = &b[i..];
     match b[i] {

@@ -65,3 +65,40 @@ fn large_hostile_inputs_finish_and_stay_bounded() {
         }
     }
 }
+
+/// 100 MB of mixed indicators, defanging and binary noise. Ignored by default because it
+/// takes long in debug builds; run with
+/// `cargo test --release -p muster-intel --test ioc_robustness -- --ignored`.
+#[test]
+#[ignore = "100 MB input; run in release mode"]
+fn hundred_megabytes_of_mixed_input() {
+    let unit = "Beacon hxxps://cdn[.]evil-host.com/gate.php?id=42 from 10.1.2.3 to \
+                203.0.113.9, dropped invoice.pdf.exe (d41d8cd98f00b204e9800998ecf8427e). \
+                Version 10.0.19041.1 \u{0}\u{7f}\u{fffd}\u{fffd} ünïcödé 2001:db8::1 ";
+    let mut text = String::with_capacity(100 << 20);
+    let mut n = 0u32;
+    while text.len() < 100 << 20 {
+        text.push_str(unit);
+        // Vary one address (131,072 values) so that de-duplication does not hide the volume.
+        text.push_str(&format!(
+            "198.{}.{}.{} ",
+            18 + ((n >> 16) & 1),
+            (n >> 8) & 0xff,
+            n & 0xff
+        ));
+        n = n.wrapping_add(1);
+    }
+    let extraction = extract_detailed(&text, &ExtractOptions::default());
+    assert!(extraction.truncated);
+    assert_eq!(extraction.iocs.len(), ExtractOptions::default().max_results);
+    for ioc in &extraction.iocs {
+        assert_eq!(&text[ioc.start..ioc.end], ioc.raw);
+    }
+    let unbounded = ExtractOptions {
+        max_results: usize::MAX,
+        ..ExtractOptions::default()
+    };
+    let all = extract_detailed(&text, &unbounded);
+    assert!(!all.truncated);
+    assert!(all.iocs.len() > 131_072);
+}

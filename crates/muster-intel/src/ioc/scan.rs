@@ -176,9 +176,10 @@ impl<S: Sink> Scanner<'_, '_, S> {
         let mut floor = 0;
         let mut i = 0;
         while i < n {
-            while i < n && CLASS[b[i] as usize] & INTERESTING == 0 {
-                i += 1;
-            }
+            i += b[i..]
+                .iter()
+                .position(|&c| CLASS[c as usize] & INTERESTING != 0)
+                .unwrap_or(n - i);
             if i >= n || self.sink.is_full() {
                 return;
             }
