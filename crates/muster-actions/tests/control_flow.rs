@@ -498,3 +498,68 @@ async fn wait_for_status(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// An action type that panics, standing in for a bug in an action.
+struct Panics;
+
+static PANICS_SPEC: std::sync::LazyLock<muster_engine::ActionSpec> =
+    std::sync::LazyLock::new(|| muster_engine::ActionSpec {
+        kind: "panics",
+        summary: "Panics.",
+        description: "Panics.",
+        trigger: false,
+        ports: &[],
+        options: json!({"type": "object"}),
+        example: "- id: boom\n  type: panics\n",
+        side_effects: false,
+    });
+
+#[async_trait::async_trait]
+impl muster_engine::Action for Panics {
+    fn spec(&self) -> &muster_engine::ActionSpec {
+        &PANICS_SPEC
+    }
+
+    async fn execute(
+        &self,
+        _: &muster_engine::ActionContext<'_>,
+    ) -> Result<muster_engine::Outcome, muster_engine::ActionError> {
+        panic!("index out of bounds in a buggy action")
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_action_fails_its_run_instead_of_the_worker() {
+    let mut registry = muster_actions::registry();
+    registry.register(Panics);
+    let services = muster_actions::services(muster_actions::http::HttpSettings::default()).unwrap();
+    let t = muster_testkit::TestEngine::start(registry, services).await;
+    t.install(
+        r#"
+name: buggy
+actions:
+  - id: start
+    type: manual
+  - id: boom
+    type: panics
+links: [start -> boom]
+"#,
+    )
+    .await;
+    let (run, _) = t.run("buggy", json!({})).await;
+    assert_eq!(run.status, RunStatus::Failed);
+    let reason = run.reason.unwrap();
+    assert!(
+        reason.contains("failed unexpectedly: index out of bounds in a buggy action"),
+        "{reason}"
+    );
+    // The engine still works afterwards.
+    t.install(NORMALIZE).await;
+    let (run, _) = t
+        .run(
+            "normalize_alert",
+            json!({"src_ip": "203.0.113.7", "count": 1}),
+        )
+        .await;
+    assert_eq!(run.status, RunStatus::Succeeded);
+}

@@ -198,34 +198,42 @@ impl<'a> ActionContext<'a> {
     }
 
     /// Builds the group operation that adds an item to an implode group; the group's flush
-    /// task (this same action, on `flush_input`) is parked until `deadline`.
-    pub fn group_add(
-        &self,
-        key: String,
-        index: i64,
-        item: &Value,
-        expected: Option<i64>,
-        deadline: Millis,
-        flush_input: EventId,
-        flush_state: Value,
-    ) -> GroupOp {
+    /// task (this same action, on `entry.flush_input`) is parked until `entry.deadline`.
+    pub fn group_add(&self, entry: GroupEntry<'_>) -> GroupOp {
         GroupOp::Add {
-            key,
-            index,
-            item_json: item.to_string(),
-            expected,
+            key: entry.key,
+            index: entry.index,
+            item_json: entry.item.to_string(),
+            expected: entry.expected,
             flush_task: NewTask {
                 id: TaskId::new(),
                 action: self.action.id().to_string(),
-                input_event: flush_input,
+                input_event: entry.flush_input,
                 state: NewTaskState::Waiting {
-                    run_at: Some(deadline),
+                    run_at: Some(entry.deadline),
                     reason: format!("waiting for `{}` to collect its group", self.action.id()),
                 },
-                action_state: Some(flush_state.to_string()),
+                action_state: Some(entry.flush_state.to_string()),
             },
         }
     }
+}
+
+/// One item for a fan-in group (see [`ActionContext::group_add`]).
+pub struct GroupEntry<'v> {
+    /// The group's key, unique per run and action.
+    pub key: String,
+    /// The item's position; the same index twice is stored once.
+    pub index: i64,
+    pub item: &'v Value,
+    /// How many items complete the group, when known.
+    pub expected: Option<i64>,
+    /// When the group is emitted with whatever arrived.
+    pub deadline: Millis,
+    /// The event the emitted group continues from.
+    pub flush_input: EventId,
+    /// State handed to the flush execution.
+    pub flush_state: Value,
 }
 
 /// Converts JSON for the expression engine.

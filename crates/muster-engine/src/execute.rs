@@ -165,14 +165,21 @@ async fn execute_once(inner: &Arc<Inner>, job: &Job) -> Result<(), StoreError> {
         now,
     );
     let started = Instant::now();
-    let result =
-        match tokio::time::timeout(action.timeout, action.implementation.execute(&ctx)).await {
-            Ok(result) => result,
-            Err(_) => Err(ActionError::transient(format!(
-                "timed out after {} (timeout)",
-                HumanDuration(action.timeout)
-            ))),
-        };
+    // A panicking action fails its task like any permanent error instead of taking the
+    // worker down (and being retried forever after its lease expires).
+    let execution =
+        std::panic::AssertUnwindSafe(action.implementation.execute(&ctx)).catch_unwind();
+    let result = match tokio::time::timeout(action.timeout, execution).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => Err(ActionError::permanent(format!(
+            "the action failed unexpectedly: {}",
+            panic_message(&panic)
+        ))),
+        Err(_) => Err(ActionError::transient(format!(
+            "timed out after {} (timeout)",
+            HumanDuration(action.timeout)
+        ))),
+    };
     let kind = action.kind().to_string();
     metrics::histogram!("muster_action_duration_seconds", "type" => kind.clone())
         .record(started.elapsed().as_secs_f64());
@@ -198,6 +205,14 @@ async fn execute_once(inner: &Arc<Inner>, job: &Job) -> Result<(), StoreError> {
         });
     }
     Ok(())
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_string())
 }
 
 /// A completion and what follows from it here.

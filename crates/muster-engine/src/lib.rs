@@ -22,7 +22,7 @@ mod watch;
 
 pub use action::{Action, ActionError, ActionSpec, Emission, ErrorClass, Outcome, Wait};
 pub use compiled::{CompiledAction, CompiledPlaybook};
-pub use context::{ActionContext, Services, TaskInfo, to_value};
+pub use context::{ActionContext, GroupEntry, Services, TaskInfo, to_value};
 pub use engine::{Engine, EngineConfig, Installed, TriggerRequest};
 pub use error::EngineError;
 pub use inputs::apply_inputs;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use muster_engine::GroupOp;
-use muster_engine::{Action, ActionContext, ActionError, ActionSpec, Outcome};
+use muster_engine::{Action, ActionContext, ActionError, ActionSpec, GroupEntry, Outcome};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -109,15 +109,15 @@ impl Action for Implode {
         let key = format!("{}/{}/{group}", ctx.task.run_id, ctx.action.id());
         let deadline = ctx.now + timeout.as_millis() as i64;
         let flush_state = json!({ "flush": key, "expected": expected });
-        let op = ctx.group_add(
+        let op = ctx.group_add(GroupEntry {
             key,
             index,
-            &item,
+            item: &item,
             expected,
             deadline,
             flush_input,
             flush_state,
-        );
+        });
         Ok(Outcome {
             group_ops: vec![op],
             ..Outcome::default()

@@ -1,0 +1,251 @@
+//! Configuration: defaults that work with no file, then `muster.toml` (in the data directory
+//! or `--config FILE`), then environment variables `MUSTER_<SECTION>_<KEY>`.
+//! Unknown keys in the file are errors.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use muster_model::HumanDuration;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerSection,
+    pub store: StoreSection,
+    pub engine: EngineSection,
+    pub http: HttpSection,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Address to listen on.
+    pub listen: String,
+    /// Largest accepted playbook document, in bytes.
+    pub max_playbook_bytes: usize,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            max_playbook_bytes: 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    /// `full` (every commit survives power loss) or `normal` (survives a process crash).
+    pub synchronous: muster_store::Synchronous,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineSection {
+    /// Tasks executing at the same time in this process.
+    pub max_in_flight: usize,
+    /// How long a claimed task is held without a heartbeat.
+    pub lease: HumanDuration,
+    /// How often to look for due tasks when nothing announces them.
+    pub poll_interval: HumanDuration,
+    /// How often finished runs past their retention are pruned.
+    pub retention_interval: HumanDuration,
+}
+
+impl Default for EngineSection {
+    fn default() -> Self {
+        let engine = muster_engine::EngineConfig::default();
+        Self {
+            max_in_flight: engine.max_in_flight,
+            lease: HumanDuration(engine.lease),
+            poll_interval: HumanDuration(engine.poll_interval),
+            retention_interval: HumanDuration(engine.retention_interval),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSection {
+    pub connect_timeout: HumanDuration,
+    pub timeout: HumanDuration,
+    pub max_response_bytes: usize,
+    pub max_redirects: usize,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        let http = muster_actions::http::HttpSettings::default();
+        Self {
+            connect_timeout: HumanDuration(http.connect_timeout),
+            timeout: HumanDuration(http.timeout),
+            max_response_bytes: http.max_response_bytes,
+            max_redirects: http.max_redirects,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `file` if given, else `<data_dir>/muster.toml` if it exists, then applies the
+    /// environment.
+    pub fn load(file: Option<&Path>, data_dir: &Path) -> Result<Self> {
+        let path: Option<PathBuf> = match file {
+            Some(path) => Some(path.to_path_buf()),
+            None => Some(data_dir.join("muster.toml")).filter(|p| p.exists()),
+        };
+        let mut table = match &path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                text.parse::<toml::Table>()
+                    .with_context(|| format!("{} is not valid TOML", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        apply_env(&mut table, std::env::vars())?;
+        let where_from = path
+            .as_ref()
+            .map_or("the environment".to_string(), |p| p.display().to_string());
+        toml::Value::Table(table)
+            .try_into()
+            .with_context(|| format!("invalid configuration in {where_from}"))
+    }
+
+    pub fn engine(&self) -> muster_engine::EngineConfig {
+        muster_engine::EngineConfig {
+            max_in_flight: self.engine.max_in_flight,
+            lease: self.engine.lease.as_duration(),
+            poll_interval: self.engine.poll_interval.as_duration(),
+            retention_interval: self.engine.retention_interval.as_duration(),
+            ..muster_engine::EngineConfig::default()
+        }
+    }
+
+    pub fn http(&self) -> muster_actions::http::HttpSettings {
+        muster_actions::http::HttpSettings {
+            connect_timeout: self.http.connect_timeout.as_duration(),
+            timeout: self.http.timeout.as_duration(),
+            max_response_bytes: self.http.max_response_bytes,
+            max_redirects: self.http.max_redirects,
+        }
+    }
+}
+
+/// Sections and keys that environment variables may set, with how to read their values.
+const ENV_KEYS: &[(&str, &str, Kind)] = &[
+    ("server", "listen", Kind::Text),
+    ("server", "max_playbook_bytes", Kind::Integer),
+    ("store", "synchronous", Kind::Text),
+    ("engine", "max_in_flight", Kind::Integer),
+    ("engine", "lease", Kind::Text),
+    ("engine", "poll_interval", Kind::Text),
+    ("engine", "retention_interval", Kind::Text),
+    ("http", "connect_timeout", Kind::Text),
+    ("http", "timeout", Kind::Text),
+    ("http", "max_response_bytes", Kind::Integer),
+    ("http", "max_redirects", Kind::Integer),
+];
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Integer,
+}
+
+/// Environment variables that are not settings (or are read elsewhere).
+const NOT_SETTINGS: &[&str] = &[
+    "MUSTER_API_TOKEN",
+    "MUSTER_LOG",
+    "MUSTER_SERVER",
+    "MUSTER_DATA_DIR",
+    "MUSTER_MASTER_KEY",
+];
+
+fn apply_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) -> Result<()> {
+    for (name, value) in vars {
+        let Some(rest) = name.strip_prefix("MUSTER_") else {
+            continue;
+        };
+        if NOT_SETTINGS.contains(&name.as_str()) {
+            continue;
+        }
+        let lower = rest.to_ascii_lowercase();
+        let Some((section, key, kind)) = ENV_KEYS
+            .iter()
+            .find(|(section, key, _)| lower == format!("{section}_{key}"))
+        else {
+            bail!("unknown setting in environment variable {name}");
+        };
+        let value = match kind {
+            Kind::Text => toml::Value::String(value),
+            Kind::Integer => toml::Value::Integer(
+                value
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("{name} must be a whole number, got {value:?}"))?,
+            ),
+        };
+        let section = table
+            .entry(section.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        match section {
+            toml::Value::Table(section) => {
+                section.insert(key.to_string(), value);
+            }
+            _ => bail!("`{section}` in the configuration file must be a table"),
+        }
+    }
+    Ok(())
+}
+
+/// How long a management command waits for the server.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn file_values_are_overridden_by_the_environment() {
+        let mut table: toml::Table =
+            "[server]\nlisten = \"0.0.0.0:9000\"\n[engine]\nlease = \"10s\"\n"
+                .parse()
+                .unwrap();
+        apply_env(
+            &mut table,
+            vars(&[("MUSTER_SERVER_LISTEN", "127.0.0.1:7000"), ("PATH", "/bin")]),
+        )
+        .unwrap();
+        let config: Config = toml::Value::Table(table).try_into().unwrap();
+        assert_eq!(config.server.listen, "127.0.0.1:7000");
+        assert_eq!(config.engine.lease.as_duration(), Duration::from_secs(10));
+        assert_eq!(config.http, HttpSection::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let table: toml::Table = "[server]\nlisten = \"x\"\nlistne = \"y\"\n"
+            .parse()
+            .unwrap();
+        let err = toml::Value::Table(table).try_into::<Config>().unwrap_err();
+        assert!(err.to_string().contains("listne"), "{err}");
+        let mut table = toml::Table::new();
+        let err = apply_env(&mut table, vars(&[("MUSTER_ENGINE_LEASES", "1")])).unwrap_err();
+        assert!(err.to_string().contains("MUSTER_ENGINE_LEASES"));
+        let err =
+            apply_env(&mut table, vars(&[("MUSTER_ENGINE_MAX_IN_FLIGHT", "many")])).unwrap_err();
+        assert!(err.to_string().contains("whole number"));
+    }
+}
