@@ -163,8 +163,8 @@ pub async fn run(command: PlaybookCommand) -> Result<ExitCode> {
                 println!(
                     "{:<32} {:>7}  {:<8}  {}",
                     item["name"].as_str().unwrap_or("?"),
-                    item["version"],
-                    item["enabled"],
+                    item["version"].to_string(),
+                    item["enabled"].to_string(),
                     triggers.join(", ")
                 );
             }
