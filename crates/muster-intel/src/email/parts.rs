@@ -1,0 +1,120 @@
+//! The MIME parts of a parsed message: body texts, attachment descriptions and part warnings.
+
+use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+
+use super::attachments::PartInfo;
+use super::input::NEUTRAL_MESSAGE_TYPE;
+
+/// The text and HTML bodies, each part in order.
+pub(crate) struct Bodies<'m> {
+    pub text: Vec<&'m str>,
+    pub html: Vec<&'m str>,
+}
+
+/// The parts the parser chose as the readable text and HTML bodies.
+pub(crate) fn bodies<'m>(message: &'m Message<'_>) -> Bodies<'m> {
+    let part = |id: &u32| message.parts.get(*id as usize);
+    let text = message
+        .text_body
+        .iter()
+        .filter_map(part)
+        .filter_map(|part| match &part.body {
+            PartType::Text(text) => Some(text.as_ref()),
+            _ => None,
+        })
+        .collect();
+    let html = message
+        .html_body
+        .iter()
+        .filter_map(part)
+        .filter_map(|part| match &part.body {
+            PartType::Html(html) => Some(html.as_ref()),
+            _ => None,
+        })
+        .collect();
+    Bodies { text, html }
+}
+
+/// The declared `type/subtype` of a part, lower-cased, with the name an attached message had
+/// before input preparation renamed it. Parts without `Content-Type` are `text/plain`.
+pub(crate) fn declared_type(part: &MessagePart<'_>) -> String {
+    let Some(content_type) = part.content_type() else {
+        return "text/plain".to_string();
+    };
+    let main = content_type.ctype().to_ascii_lowercase();
+    let main = if main == NEUTRAL_MESSAGE_TYPE {
+        "message".to_string()
+    } else {
+        main
+    };
+    match content_type.subtype() {
+        Some(subtype) => format!("{main}/{}", subtype.to_ascii_lowercase()),
+        None => main,
+    }
+}
+
+/// Whether the part is an attached message (`message/*`).
+pub(crate) fn is_attached_message(part: &MessagePart<'_>) -> bool {
+    part.content_type().is_some_and(|content_type| {
+        content_type
+            .ctype()
+            .eq_ignore_ascii_case(NEUTRAL_MESSAGE_TYPE)
+            || content_type.ctype().eq_ignore_ascii_case("message")
+    })
+}
+
+/// Name, type and disposition of an attachment part.
+pub(crate) fn part_info(part: &MessagePart<'_>) -> PartInfo {
+    let filename = part
+        .attachment_name()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty());
+    let disposition = part
+        .content_disposition()
+        .map(|disposition| disposition.ctype().to_ascii_lowercase());
+    PartInfo {
+        filename,
+        content_type: declared_type(part),
+        disposition,
+    }
+}
+
+/// Problems the parser recovered from, one line per part.
+pub(crate) fn part_warnings(message: &Message<'_>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (index, part) in message.parts.iter().enumerate() {
+        if part.is_encoding_problem {
+            warnings.push(format!(
+                "part {index}: malformed MIME structure or transfer encoding, content kept as raw text"
+            ));
+        }
+        if let Some(charset) = part
+            .content_type()
+            .and_then(|content_type| content_type.attribute("charset"))
+            && part.is_text()
+            && mail_parser::decoders::charsets::map::charset_decoder(charset.as_bytes()).is_none()
+            && !is_utf8_label(charset)
+        {
+            warnings.push(format!(
+                "part {index}: unknown charset \"{charset}\", decoded as UTF-8"
+            ));
+        }
+        if let PartType::Text(text) | PartType::Html(text) = &part.body
+            && text.contains('\u{FFFD}')
+        {
+            warnings.push(format!(
+                "part {index}: bytes invalid in the declared charset were replaced with U+FFFD"
+            ));
+        }
+    }
+    warnings
+}
+
+fn is_utf8_label(charset: &str) -> bool {
+    let label: String = charset
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    matches!(label.as_str(), "utf8" | "usascii" | "ascii")
+}
