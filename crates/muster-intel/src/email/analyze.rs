@@ -6,13 +6,15 @@ use sha2::{Digest, Sha256};
 
 use super::attachments::attachment;
 use super::auth_results::{parse_authentication_results, parse_received_spf, summary};
-use super::headers::{date, decode_bytes, header_fields, mailboxes, return_path, values_named};
+use super::headers::{
+    date, decode_bytes, first_from, header_fields, mailboxes, return_path, subject, values_named,
+};
 use super::html;
 use super::input::prepare;
 use super::iocs::{IocText, merge};
 use super::links::{html_link, is_absolute_url, push_distinct, text_link, text_urls};
 use super::options::EmailOptions;
-use super::parts::{bodies, is_attached_message, part_info, part_warnings};
+use super::parts::{attachment_content, bodies, is_attached_message, part_info, part_warnings};
 use super::received::{hops, originating_ip};
 use super::report::{Attachment, EmailReport, Flag};
 use super::sender_checks::{SenderIdentity, sender_flags};
@@ -51,7 +53,7 @@ pub(crate) fn analyse(raw: &[u8], options: &EmailOptions, depth: usize) -> Email
 
     // Identity.
     report.headers = header_fields(&message, prepared.original);
-    report.from = mailboxes(message.from()).into_iter().next();
+    report.from = first_from(&message);
     report.sender = mailboxes(message.sender()).into_iter().next();
     report.reply_to = mailboxes(message.reply_to());
     report.to = mailboxes(message.to());
@@ -59,7 +61,19 @@ pub(crate) fn analyse(raw: &[u8], options: &EmailOptions, depth: usize) -> Email
     report.return_path = return_path(&message);
     report.date = date(&message);
     report.message_id = message.message_id().map(str::to_string);
-    report.subject = message.subject().map(str::to_string);
+    report.subject = subject(&message, &report.headers);
+    if report.date.is_none() && values_named(&report.headers, "Date").next().is_some() {
+        report
+            .warnings
+            .push("Date header could not be parsed".to_string());
+    }
+    let from_headers = values_named(&report.headers, "From").count();
+    if from_headers > 1 {
+        report.flags.push(Flag::new(
+            "multiple_from_headers",
+            format!("{from_headers} From headers; mail clients may show different senders"),
+        ));
+    }
     report.flags.extend(sender_flags(&SenderIdentity {
         from: report.from.as_ref(),
         sender: report.sender.as_ref(),
@@ -82,7 +96,7 @@ pub(crate) fn analyse(raw: &[u8], options: &EmailOptions, depth: usize) -> Email
     // Bodies and links.
     let bodies = bodies(&message);
     if !bodies.text.is_empty() {
-        let text = bodies.text.join("\n");
+        let text = bodies.text.join("\n").replace("\r\n", "\n");
         for url in text_urls(&text, options.max_links) {
             push_distinct(&mut report.urls, &url);
             if !report.links.iter().any(|link| link.href == url) {
@@ -159,10 +173,17 @@ pub(crate) fn analyse(raw: &[u8], options: &EmailOptions, depth: usize) -> Email
         let Some(part) = message.parts.get(*id as usize) else {
             continue;
         };
-        let mut record = attachment(part_info(part), part.contents());
+        let (content, recovered) = attachment_content(part);
+        if recovered {
+            report.warnings.push(format!(
+                "part {id}: damaged base64 decoded as far as it is valid ({} bytes)",
+                content.len()
+            ));
+        }
+        let mut record = attachment(part_info(part), &content);
         if is_attached_message(part) {
             if depth < options.max_depth {
-                let nested = analyse(part.contents(), options, depth + 1);
+                let nested = analyse(&content, options, depth + 1);
                 absorb_nested(&mut report, &mut record, nested, &mut nested_iocs);
             } else {
                 report.warnings.push(format!(
@@ -173,6 +194,9 @@ pub(crate) fn analyse(raw: &[u8], options: &EmailOptions, depth: usize) -> Email
                 report.attachments.push(record);
             }
         } else {
+            if record.flags.iter().any(|flag| flag == "html_attachment") {
+                attachment_urls(&mut report.urls, &content, options);
+            }
             attachment_flags(&mut report.flags, &record);
             report.attachments.push(record);
         }
@@ -239,6 +263,21 @@ fn absorb_nested(
     record.message = Some(Box::new(nested));
     report.attachments.push(record.clone());
     report.attachments.extend(inner);
+}
+
+/// The link targets, form actions and resources of an HTML attachment (credential-phishing
+/// pages carry their collection URL there).
+fn attachment_urls(urls: &mut Vec<String>, content: &[u8], options: &EmailOptions) {
+    let html = String::from_utf8_lossy(&content[..content.len().min(options.max_html_bytes)]);
+    let scan = html::scan(&html, options.max_links);
+    let targets = scan
+        .links
+        .iter()
+        .map(|(href, _)| href)
+        .chain(scan.resources.iter());
+    for url in targets.filter(|url| is_absolute_url(url)) {
+        push_distinct(urls, url);
+    }
 }
 
 /// Promotes an attachment's risk flags to message flags.

@@ -120,6 +120,29 @@ pub(crate) fn mailboxes(address: Option<&Address<'_>>) -> Vec<Mailbox> {
         .collect()
 }
 
+/// The first mailbox of the first `From` header (the parser's own accessor gives the last
+/// header when there are several, which is a spoofing trick worth seeing).
+pub(crate) fn first_from(message: &Message<'_>) -> Option<Mailbox> {
+    let root = message.parts.first()?;
+    root.headers
+        .iter()
+        .filter(|header| header.name == HeaderName::From)
+        .find_map(|header| mailboxes(header.value.as_address()).into_iter().next())
+}
+
+/// `Subject`, RFC 2047 decoded. When the parser had to replace undecodable raw 8-bit bytes, the
+/// raw value decoded as windows-1252 is used instead.
+pub(crate) fn subject(message: &Message<'_>, fields: &[HeaderField]) -> Option<String> {
+    let parsed = message.subject()?;
+    if parsed.contains('\u{FFFD}')
+        && let Some(raw) = values_named(fields, "Subject").next()
+        && !raw.contains("=?")
+    {
+        return Some(raw.to_string());
+    }
+    Some(parsed.to_string())
+}
+
 /// The `Return-Path` address without its angle brackets (`<>` gives `None`).
 pub(crate) fn return_path(message: &Message<'_>) -> Option<String> {
     let value = match message.header(HeaderName::ReturnPath)? {

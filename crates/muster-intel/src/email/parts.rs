@@ -1,5 +1,7 @@
 //! The MIME parts of a parsed message: body texts, attachment descriptions and part warnings.
 
+use std::borrow::Cow;
+
 use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
 
 use super::attachments::PartInfo;
@@ -117,4 +119,39 @@ fn is_utf8_label(charset: &str) -> bool {
         .collect::<String>()
         .to_ascii_lowercase();
     matches!(label.as_str(), "utf8" | "usascii" | "ascii")
+}
+
+/// The content of an attachment part. A base64 part the parser could not decode (truncated or
+/// with garbage) is decoded here as far as it is valid; the flag says so.
+pub(crate) fn attachment_content<'p>(part: &'p MessagePart<'_>) -> (Cow<'p, [u8]>, bool) {
+    let is_base64 = part
+        .content_transfer_encoding()
+        .is_some_and(|encoding| encoding.trim().eq_ignore_ascii_case("base64"));
+    if part.is_encoding_problem && is_base64 {
+        let recovered = lenient_base64(part.contents());
+        if !recovered.is_empty() {
+            return (Cow::Owned(recovered), true);
+        }
+    }
+    (Cow::Borrowed(part.contents()), false)
+}
+
+/// Decodes the longest valid base64 prefix of `text`, ignoring white space.
+fn lenient_base64(text: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    let mut clean: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|byte| !byte.is_ascii_whitespace())
+        .take_while(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/'))
+        .collect();
+    // A final group of one character carries no whole byte.
+    if clean.len() % 4 == 1 {
+        clean.pop();
+    }
+    let engine = base64::engine::general_purpose::STANDARD_NO_PAD;
+    engine.decode(&clean).unwrap_or_else(|_| {
+        clean.truncate(clean.len() / 4 * 4);
+        engine.decode(&clean).unwrap_or_default()
+    })
 }
