@@ -28,14 +28,32 @@ fn snapshot(name: &str, report: &EmailReport) {
 fn base64_alternative_utf8() {
     let name = "04_base64_alternative_utf8.eml";
     let report = analyse(name);
-    assert_eq!(report.subject.as_deref(), Some("Quartalszahlen Q3 – Übersicht"));
+    assert_eq!(
+        report.subject.as_deref(),
+        Some("Quartalszahlen Q3 – Übersicht")
+    );
     let from = report.from.as_ref().unwrap();
     assert_eq!(from.name.as_deref(), Some("Martin Müller"));
     assert_eq!(from.domain.as_deref(), Some("contoso.com"));
-    assert!(report.text_body.as_deref().unwrap().contains("Übersicht für das Quartal"));
-    assert!(report.html_text.as_deref().unwrap().contains("findest du im Intranet."));
+    assert!(
+        report
+            .text_body
+            .as_deref()
+            .unwrap()
+            .contains("Übersicht für das Quartal")
+    );
+    assert!(
+        report
+            .html_text
+            .as_deref()
+            .unwrap()
+            .contains("findest du im Intranet.")
+    );
     assert_eq!(report.links[0].text.as_deref(), Some("im Intranet"));
-    assert_eq!(report.urls, ["https://intranet.contoso.com/finance/q3?view=summary"]);
+    assert_eq!(
+        report.urls,
+        ["https://intranet.contoso.com/finance/q3?view=summary"]
+    );
     assert_eq!(report.originating_ip, None, "only internal hops");
     assert!(report.flags.is_empty() && report.warnings.is_empty());
     snapshot(name, &report);
@@ -46,12 +64,18 @@ fn quoted_printable_text() {
     let name = "05_quoted_printable_text.eml";
     let report = analyse(name);
     assert_eq!(report.subject.as_deref(), Some("Réunion déplacée"));
-    assert_eq!(report.from.as_ref().unwrap().name.as_deref(), Some("Élodie Durand"));
+    assert_eq!(
+        report.from.as_ref().unwrap().name.as_deref(),
+        Some("Élodie Durand")
+    );
     let body = report.text_body.as_deref().unwrap();
     assert!(body.contains("La réunion de planification est déplacée à jeudi 14h."));
     assert!(body.contains("Élodie — Service RH"));
     assert!(!body.contains('\r'), "line endings are normalised");
-    assert_eq!(report.urls, ["https://meet.contoso.com/j/8823110?pwd=abc123&lang=fr"]);
+    assert_eq!(
+        report.urls,
+        ["https://meet.contoso.com/j/8823110?pwd=abc123&lang=fr"]
+    );
     snapshot(name, &report);
 }
 
@@ -63,7 +87,10 @@ fn iso_8859_1_body() {
     let body = report.text_body.as_deref().unwrap();
     assert!(body.contains("Votre colis n°FR-552981 est bloqué au dépôt."));
     assert!(body.contains("Des frais de réexpédition"));
-    assert_eq!(report.urls, ["http://colis-suivi-fr.top/paiement?ref=FR552981"]);
+    assert_eq!(
+        report.urls,
+        ["http://colis-suivi-fr.top/paiement?ref=FR552981"]
+    );
     assert_eq!(report.originating_ip.as_deref(), Some("203.0.113.140"));
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     snapshot(name, &report);
@@ -88,10 +115,17 @@ fn rfc2047_headers() {
         report.subject.as_deref(),
         Some("Ihre Sendung ist unterwegs 🚚 – Zustellung fehlgeschlagen (Gebühr offen)")
     );
-    assert_eq!(report.from.as_ref().unwrap().name.as_deref(), Some("DHL Express · Zustellung"));
+    assert_eq!(
+        report.from.as_ref().unwrap().name.as_deref(),
+        Some("DHL Express · Zustellung")
+    );
     assert_eq!(report.to[0].name.as_deref(), Some("Lea Schülz"));
     // The raw header list keeps the encoded words.
-    let raw_subject = report.headers.iter().find(|header| header.name == "Subject").unwrap();
+    let raw_subject = report
+        .headers
+        .iter()
+        .find(|header| header.name == "Subject")
+        .unwrap();
     assert!(raw_subject.value.starts_with("=?UTF-8?B?"));
     snapshot(name, &report);
 }
@@ -109,19 +143,32 @@ fn report_with_attached_phish() {
     assert_eq!(eml.depth, 0);
     let inner = eml.message.as_ref().expect("attached message analysed");
     assert_eq!(inner.subject.as_deref(), Some("Invoice 88213 overdue"));
-    assert_eq!(inner.from.as_ref().unwrap().address.as_deref(), Some("accounts@fedex-invoices.top"));
+    assert_eq!(
+        inner.from.as_ref().unwrap().address.as_deref(),
+        Some("accounts@fedex-invoices.top")
+    );
     assert_eq!(inner.originating_ip.as_deref(), Some("198.51.100.99"));
 
     let exe = &report.attachments[1];
     assert_eq!(exe.filename.as_deref(), Some("Invoice_88213.pdf.exe"));
     assert_eq!(exe.sniffed_type.as_deref(), Some("application/x-dosexec"));
-    assert_eq!((exe.depth, exe.container.as_deref()), (1, Some("Invoice 88213 overdue.eml")));
+    assert_eq!(
+        (exe.depth, exe.container.as_deref()),
+        (1, Some("Invoice 88213 overdue.eml"))
+    );
     assert_eq!(exe.size, 512);
     assert_eq!(exe.flags, ["double_extension", "executable"]);
-    assert_eq!(exe, &inner.attachments[0].clone_at_depth(1, "Invoice 88213 overdue.eml"));
+    assert_eq!(
+        exe,
+        &inner.attachments[0].clone_at_depth(1, "Invoice 88213 overdue.eml")
+    );
 
     assert_eq!(codes(&report), ["double_extension", "executable"]);
-    assert!(report.flags[0].detail.starts_with("in attached message Invoice 88213 overdue.eml"));
+    assert!(
+        report.flags[0]
+            .detail
+            .starts_with("in attached message Invoice 88213 overdue.eml")
+    );
     assert_eq!(report.urls, ["http://fedex-invoices.top/pay/88213"]);
     snapshot(name, &report);
 }
@@ -146,11 +193,20 @@ fn macro_documents() {
     let name = "10_macro_documents.eml";
     let report = analyse(name);
     let docm = &report.attachments[0];
-    assert_eq!(docm.filename.as_deref(), Some("Salary_Adjustment_2024.docm"));
-    assert_eq!(docm.sniffed_type.as_deref(), Some("application/vnd.ms-word.document.macroEnabled.12"));
+    assert_eq!(
+        docm.filename.as_deref(),
+        Some("Salary_Adjustment_2024.docm")
+    );
+    assert_eq!(
+        docm.sniffed_type.as_deref(),
+        Some("application/vnd.ms-word.document.macroEnabled.12")
+    );
     assert_eq!(docm.flags, ["macro_capable", "vba_macros"]);
     let xls = &report.attachments[1];
-    assert_eq!(xls.sniffed_type.as_deref(), Some("application/vnd.ms-excel"));
+    assert_eq!(
+        xls.sniffed_type.as_deref(),
+        Some("application/vnd.ms-excel")
+    );
     assert_eq!(xls.flags, ["macro_capable", "vba_macros"]);
     assert!(report.has_flag("vba_macros"));
     snapshot(name, &report);
@@ -174,13 +230,32 @@ fn encrypted_zip() {
 fn double_extension_and_droppers() {
     let name = "12_double_extension_and_droppers.eml";
     let report = analyse(name);
-    let names: Vec<_> = report.attachments.iter().map(|a| a.filename.as_deref().unwrap()).collect();
-    assert_eq!(names, ["Scan_0034.pdf.js", "Report_\u{202E}fdp.lnk", "Invoices.img"]);
-    assert_eq!(report.attachments[0].flags, ["double_extension", "executable"]);
+    let names: Vec<_> = report
+        .attachments
+        .iter()
+        .map(|a| a.filename.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Scan_0034.pdf.js", "Report_\u{202E}fdp.lnk", "Invoices.img"]
+    );
+    assert_eq!(
+        report.attachments[0].flags,
+        ["double_extension", "executable"]
+    );
     assert_eq!(report.attachments[0].content_type, "application/pdf");
-    assert_eq!(report.attachments[1].sniffed_type.as_deref(), Some("application/x-ms-shortcut"));
-    assert_eq!(report.attachments[1].flags, ["executable", "rtlo_in_filename"]);
-    assert_eq!(report.attachments[2].sniffed_type.as_deref(), Some("application/x-iso9660-image"));
+    assert_eq!(
+        report.attachments[1].sniffed_type.as_deref(),
+        Some("application/x-ms-shortcut")
+    );
+    assert_eq!(
+        report.attachments[1].flags,
+        ["executable", "rtlo_in_filename"]
+    );
+    assert_eq!(
+        report.attachments[2].sniffed_type.as_deref(),
+        Some("application/x-iso9660-image")
+    );
     assert_eq!(report.attachments[2].flags, ["executable"]);
     for attachment in &report.attachments {
         assert_eq!(attachment.sha256.len(), 64);
@@ -195,14 +270,36 @@ fn malformed_headers() {
     let name = "13_malformed_headers.eml";
     let report = analyse(name);
     // The first of two From headers, and a flag for the second.
-    assert_eq!(report.from.as_ref().unwrap().address.as_deref(), Some("admin@helpdesk-contoso.top"));
+    assert_eq!(
+        report.from.as_ref().unwrap().address.as_deref(),
+        Some("admin@helpdesk-contoso.top")
+    );
     assert_eq!(codes(&report)[0], "multiple_from_headers");
     // Raw 8-bit Latin-1 in the subject.
-    assert_eq!(report.subject.as_deref(), Some("Mailbox quota exceeded été 99%"));
+    assert_eq!(
+        report.subject.as_deref(),
+        Some("Mailbox quota exceeded été 99%")
+    );
     assert_eq!(report.date, None);
-    assert!(report.warnings.iter().any(|w| w == "Date header could not be parsed"));
-    assert!(report.warnings.iter().any(|w| w.contains("unknown charset \"x-unknown-charset\"")));
-    assert!(report.text_body.as_deref().unwrap().contains("http://helpdesk-contoso.top/quota?u=all"));
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w == "Date header could not be parsed")
+    );
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("unknown charset \"x-unknown-charset\""))
+    );
+    assert!(
+        report
+            .text_body
+            .as_deref()
+            .unwrap()
+            .contains("http://helpdesk-contoso.top/quota?u=all")
+    );
     // The damaged base64 HTML part is recovered as far as it is valid.
     let html = &report.attachments[0];
     assert_eq!(html.sniffed_type.as_deref(), Some("text/html"));
@@ -214,11 +311,18 @@ fn malformed_headers() {
 fn truncated_message() {
     let name = "14_truncated_message.eml";
     let report = analyse(name);
-    assert_eq!(report.subject.as_deref(), Some("Contract ready for signature"));
+    assert_eq!(
+        report.subject.as_deref(),
+        Some("Contract ready for signature")
+    );
     assert_eq!(report.urls, ["https://sharefile-notice.top/d/7781"]);
     let pdf = &report.attachments[0];
     assert_eq!(pdf.filename.as_deref(), Some("Contract_7781.pdf"));
-    assert_eq!(pdf.sniffed_type.as_deref(), Some("application/pdf"), "decoded as far as it goes");
+    assert_eq!(
+        pdf.sniffed_type.as_deref(),
+        Some("application/pdf"),
+        "decoded as far as it goes"
+    );
     assert!(!report.warnings.is_empty());
     snapshot(name, &report);
 }
@@ -234,7 +338,10 @@ fn html_attachment_phish() {
     assert_eq!(report.urls, ["https://collect-creds.top/gate.php"]);
     // Received-SPF is the SPF source when Authentication-Results has none.
     let spf = report.auth.spf.as_ref().unwrap();
-    assert_eq!((spf.result.as_str(), spf.domain.as_deref()), ("softfail", Some("pbx-notify.top")));
+    assert_eq!(
+        (spf.result.as_str(), spf.domain.as_deref()),
+        ("softfail", Some("pbx-notify.top"))
+    );
     assert_eq!(codes(&report), ["spf_fail", "html_attachment"]);
     snapshot(name, &report);
 }
@@ -243,10 +350,21 @@ fn html_attachment_phish() {
 fn json_has_the_keys_scripts_use() {
     let report = analyse("12_double_extension_and_droppers.eml");
     let json = serde_json::to_value(&report).unwrap();
-    for key in ["from", "subject", "urls", "attachments", "iocs", "flags", "warnings"] {
+    for key in [
+        "from",
+        "subject",
+        "urls",
+        "attachments",
+        "iocs",
+        "flags",
+        "warnings",
+    ] {
         assert!(json.get(key).is_some(), "missing {key}");
     }
     for key in ["filename", "content_type", "size", "sha256"] {
-        assert!(json["attachments"][0].get(key).is_some(), "missing attachments[].{key}");
+        assert!(
+            json["attachments"][0].get(key).is_some(),
+            "missing attachments[].{key}"
+        );
     }
 }

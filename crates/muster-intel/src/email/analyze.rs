@@ -42,6 +42,15 @@ pub(crate) fn analyse(raw: &[u8], options: &EmailOptions, depth: usize) -> Email
         }
         return report;
     };
+    if message
+        .parts
+        .first()
+        .is_none_or(|root| root.headers.is_empty())
+    {
+        report
+            .warnings
+            .push("no header fields found: the input is not an email message".to_string());
+    }
     if message.parts.len() > options.max_parts {
         report.warnings.push(format!(
             "{} MIME parts, only the first {} analysed (limit max_parts)",
