@@ -17,7 +17,10 @@ fn fixtures() -> Vec<Vec<u8>> {
         .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
         .collect();
     paths.sort();
-    paths.iter().map(|path| std::fs::read(path).expect("fixture")).collect()
+    paths
+        .iter()
+        .map(|path| std::fs::read(path).expect("fixture"))
+        .collect()
 }
 
 fn bench(c: &mut Criterion) {

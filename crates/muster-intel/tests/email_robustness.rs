@@ -155,3 +155,21 @@ fn small_limits_are_reported_by_name() {
     assert!(report.links.is_empty());
     assert!(report.warnings.iter().any(|w| w.contains("max_links")));
 }
+
+#[test]
+fn header_floods_are_cut_at_max_header_lines() {
+    let mut raw = b"Subject: flood\r\n".to_vec();
+    for index in 0..200_000 {
+        raw.extend(format!("X-{index}: y\r\n").as_bytes());
+    }
+    raw.extend(b"\r\nbody\r\n");
+    let report = analyse(&raw);
+    assert_eq!(report.subject.as_deref(), Some("flood"));
+    assert_eq!(report.headers.len(), options().max_header_lines);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("max_header_lines"))
+    );
+}

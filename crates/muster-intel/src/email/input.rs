@@ -3,9 +3,10 @@
 //! Three things happen in one pass over the lines:
 //! - the input is cut at `max_input_bytes`;
 //! - it is cut before the line that would exceed the number of MIME delimiter lines
-//!   (`--…`, which bounds the number of parts) or of `multipart/*` containers (each container
-//!   whose closing delimiter is missing costs the parser one scan of the rest of the input, so
-//!   their number bounds the parser's time);
+//!   (`--…`, which bounds the number of parts), of header lines (each parsed header costs far
+//!   more memory than its bytes) or of `multipart/*` containers (each container whose closing
+//!   delimiter is missing costs the parser one scan of the rest of the input, so their number
+//!   bounds the parser's time);
 //! - the type of every `message/*` and `multipart/digest` `Content-Type` is renamed, in a copy
 //!   and with the same length, so that the parser treats attached messages as opaque leaves.
 //!   Attached messages are then analysed by this module itself, with its own depth limit and
@@ -56,12 +57,32 @@ pub(crate) fn prepare<'a>(raw: &'a [u8], options: &EmailOptions) -> PreparedInpu
     let mut rewrites: Vec<(usize, &'static [u8])> = Vec::new();
     let mut cut = input.len();
 
+    let max_header_lines = options.max_header_lines;
+    let mut header_lines = 0usize;
+    // Header blocks start the input and follow delimiter lines; a blank line ends them.
+    let mut in_header_block = true;
+
     let mut line_start = 0usize;
     while line_start < input.len() {
         let line_end = memchr::memchr(b'\n', &input[line_start..])
             .map_or(input.len(), |offset| line_start + offset);
         let line = &input[line_start..line_end];
+        if in_header_block {
+            if line.is_empty() || line == b"\r" {
+                in_header_block = false;
+            } else {
+                header_lines += 1;
+                if header_lines > max_header_lines {
+                    cut = line_start;
+                    warnings.push(format!(
+                        "input cut at byte {line_start}: more than {max_header_lines} header lines (limit max_header_lines)"
+                    ));
+                    break;
+                }
+            }
+        }
         if line.starts_with(b"--") {
+            in_header_block = true;
             delimiters += 1;
             if delimiters > max_delimiters {
                 cut = line_start;
@@ -228,6 +249,14 @@ mod tests {
         let prepared = prepare(raw, &options);
         assert_eq!(prepared.original, b"A: b\n\n--x\n--x\n");
         assert!(prepared.warnings[0].contains("max_parts"));
+
+        let options = EmailOptions {
+            max_header_lines: 2,
+            ..EmailOptions::default()
+        };
+        let prepared = prepare(b"A: 1\r\nB: 2\r\nC: 3\r\n\r\nbody\r\n", &options);
+        assert_eq!(prepared.original, b"A: 1\r\nB: 2\r\n");
+        assert!(prepared.warnings[0].contains("max_header_lines"));
     }
 
     #[test]

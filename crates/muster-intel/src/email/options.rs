@@ -10,6 +10,9 @@ pub struct EmailOptions {
     pub max_input_bytes: usize,
     /// MIME parts (multipart containers, leaves and attached messages) analysed.
     pub max_parts: usize,
+    /// Header lines (of the message and of its parts, folded lines included) read; the input is
+    /// cut before the first line beyond.
+    pub max_header_lines: usize,
     /// Attached messages parsed inside attached messages; deeper ones are listed and hashed
     /// but not opened.
     pub max_depth: usize,
@@ -30,6 +33,7 @@ impl Default for EmailOptions {
         EmailOptions {
             max_input_bytes: 32 * 1024 * 1024,
             max_parts: 1_000,
+            max_header_lines: 10_000,
             max_depth: 8,
             max_body_chars: 1024 * 1024,
             max_html_bytes: 4 * 1024 * 1024,
