@@ -182,7 +182,7 @@ pub(crate) fn analyse(raw: &[u8], options: &EmailOptions, depth: usize) -> Email
         let Some(part) = message.parts.get(*id as usize) else {
             continue;
         };
-        let (content, recovered) = attachment_content(part);
+        let (content, recovered) = attachment_content(part, message.raw_message.as_ref());
         if recovered {
             report.warnings.push(format!(
                 "part {id}: damaged base64 decoded as far as it is valid ({} bytes)",

@@ -121,19 +121,48 @@ fn is_utf8_label(charset: &str) -> bool {
     matches!(label.as_str(), "utf8" | "usascii" | "ascii")
 }
 
-/// The content of an attachment part. A base64 part the parser could not decode (truncated or
-/// with garbage) is decoded here as far as it is valid; the flag says so.
-pub(crate) fn attachment_content<'p>(part: &'p MessagePart<'_>) -> (Cow<'p, [u8]>, bool) {
-    let is_base64 = part
+/// The content of an attachment part as a file: transfer-decoded but, for text parts, not
+/// converted from their charset (hashes must match the file an analyst would save). A base64
+/// part the parser could not decode (truncated or with garbage) is decoded here as far as it is
+/// valid; the flag says so. `raw` is the buffer the message was parsed from.
+pub(crate) fn attachment_content<'p>(
+    part: &'p MessagePart<'_>,
+    raw: &'p [u8],
+) -> (Cow<'p, [u8]>, bool) {
+    let encoding = part
         .content_transfer_encoding()
-        .is_some_and(|encoding| encoding.trim().eq_ignore_ascii_case("base64"));
-    if part.is_encoding_problem && is_base64 {
-        let recovered = lenient_base64(part.contents());
-        if !recovered.is_empty() {
-            return (Cow::Owned(recovered), true);
+        .map(|encoding| encoding.trim().to_ascii_lowercase());
+    let is_base64 = encoding.as_deref() == Some("base64");
+    if part.is_encoding_problem {
+        if is_base64 {
+            let recovered = lenient_base64(part.contents());
+            if !recovered.is_empty() {
+                return (Cow::Owned(recovered), true);
+            }
+        }
+        return (Cow::Borrowed(part.contents()), false);
+    }
+    if let PartType::Text(_) | PartType::Html(_) = part.body
+        && let Some(body) = raw.get(part.offset_body as usize..part.offset_end as usize)
+    {
+        let decoded = match encoding.as_deref() {
+            Some("base64") => Some(lenient_base64(body)),
+            Some("quoted-printable") => {
+                mail_parser::decoders::quoted_printable::quoted_printable_decode(body)
+            }
+            _ => Some(strip_final_line_break(body).to_vec()),
+        };
+        if let Some(decoded) = decoded {
+            return (Cow::Owned(decoded), false);
         }
     }
     (Cow::Borrowed(part.contents()), false)
+}
+
+/// The line break before a boundary belongs to the boundary, not to the content.
+fn strip_final_line_break(body: &[u8]) -> &[u8] {
+    let body = body.strip_suffix(b"\n").unwrap_or(body);
+    body.strip_suffix(b"\r").unwrap_or(body)
 }
 
 /// Decodes the longest valid base64 prefix of `text`, ignoring white space.
