@@ -148,9 +148,10 @@ fn verdict_domain(method: &str, properties: &BTreeMap<String, String>) -> Option
     }
 }
 
+/// A domain-looking value, lower-cased: placeholders such as `header.d=none` give `None`.
 fn non_empty_lower(text: &str) -> Option<String> {
     let text = text.trim().trim_end_matches('.');
-    (!text.is_empty()).then(|| text.to_ascii_lowercase())
+    text.contains('.').then(|| text.to_ascii_lowercase())
 }
 
 fn unquote(value: &str) -> String {
