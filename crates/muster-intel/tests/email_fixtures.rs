@@ -388,3 +388,18 @@ fn text_attachments_are_hashed_as_files_not_as_converted_text() {
     assert_eq!(report.attachments[1].sha256, sha(b"caf\xe9 cr\xe8me"));
     assert_eq!(report.attachments[2].sha256, sha(b"plain"));
 }
+
+#[test]
+fn unlabelled_8bit_bodies_are_read_as_windows_1252() {
+    let raw = b"Subject: t\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n\r\nFacture impay\xe9e \x80 r\xe9gler\r\n";
+    let options = EmailOptions {
+        extract_iocs: false,
+        ..EmailOptions::default()
+    };
+    let report = parse_with(raw, &options);
+    assert_eq!(
+        report.text_body.as_deref(),
+        Some("Facture impayée € régler")
+    );
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+}

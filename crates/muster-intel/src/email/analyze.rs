@@ -103,7 +103,7 @@ pub(crate) fn analyse(raw: &[u8], options: &EmailOptions, depth: usize) -> Email
     report.flags.extend(auth_flags(&report));
 
     // Bodies and links.
-    let bodies = bodies(&message);
+    let bodies = bodies(&message, message.raw_message.as_ref());
     if !bodies.text.is_empty() {
         let text = bodies.text.join("\n").replace("\r\n", "\n");
         for url in text_urls(&text, options.max_links) {

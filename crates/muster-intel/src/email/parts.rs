@@ -5,36 +5,56 @@ use std::borrow::Cow;
 use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
 
 use super::attachments::PartInfo;
+use super::headers::decode_bytes;
 use super::input::NEUTRAL_MESSAGE_TYPE;
 
 /// The text and HTML bodies, each part in order.
 pub(crate) struct Bodies<'m> {
-    pub text: Vec<&'m str>,
-    pub html: Vec<&'m str>,
+    pub text: Vec<Cow<'m, str>>,
+    pub html: Vec<Cow<'m, str>>,
 }
 
-/// The parts the parser chose as the readable text and HTML bodies.
-pub(crate) fn bodies<'m>(message: &'m Message<'_>) -> Bodies<'m> {
+/// The parts the parser chose as the readable text and HTML bodies. `raw` is the buffer the
+/// message was parsed from.
+pub(crate) fn bodies<'m>(message: &'m Message<'_>, raw: &[u8]) -> Bodies<'m> {
     let part = |id: &u32| message.parts.get(*id as usize);
     let text = message
         .text_body
         .iter()
         .filter_map(part)
-        .filter_map(|part| match &part.body {
-            PartType::Text(text) => Some(text.as_ref()),
-            _ => None,
-        })
+        .filter(|part| matches!(part.body, PartType::Text(_)))
+        .map(|part| body_text(part, raw))
         .collect();
     let html = message
         .html_body
         .iter()
         .filter_map(part)
-        .filter_map(|part| match &part.body {
-            PartType::Html(html) => Some(html.as_ref()),
-            _ => None,
-        })
+        .filter(|part| matches!(part.body, PartType::Html(_)))
+        .map(|part| body_text(part, raw))
         .collect();
     Bodies { text, html }
+}
+
+/// The text of a body part. When no charset was declared and the bytes were not UTF-8 (the
+/// parser then replaced them with U+FFFD), the bytes are decoded again as windows-1252, which
+/// is what unlabelled 8-bit mail usually is.
+fn body_text<'m>(part: &'m MessagePart<'_>, raw: &[u8]) -> Cow<'m, str> {
+    let text = match &part.body {
+        PartType::Text(text) | PartType::Html(text) => text.as_ref(),
+        _ => "",
+    };
+    if declared_charset(part).is_some() || part.is_encoding_problem || !text.contains('\u{FFFD}') {
+        return Cow::Borrowed(text);
+    }
+    match transfer_decoded(part, raw) {
+        Some(bytes) => Cow::Owned(decode_bytes(&bytes)),
+        None => Cow::Borrowed(text),
+    }
+}
+
+fn declared_charset<'p>(part: &'p MessagePart<'_>) -> Option<&'p str> {
+    part.content_type()
+        .and_then(|content_type| content_type.attribute("charset"))
 }
 
 /// The declared `type/subtype` of a part, lower-cased, with the name an attached message had
@@ -101,7 +121,9 @@ pub(crate) fn part_warnings(message: &Message<'_>) -> Vec<String> {
                 "part {index}: unknown charset \"{charset}\", decoded as UTF-8"
             ));
         }
+        // Without a declared charset the body is decoded again (see `body_text`).
         if let PartType::Text(text) | PartType::Html(text) = &part.body
+            && declared_charset(part).is_some()
             && text.contains('\u{FFFD}')
         {
             warnings.push(format!(
@@ -129,10 +151,9 @@ pub(crate) fn attachment_content<'p>(
     part: &'p MessagePart<'_>,
     raw: &'p [u8],
 ) -> (Cow<'p, [u8]>, bool) {
-    let encoding = part
+    let is_base64 = part
         .content_transfer_encoding()
-        .map(|encoding| encoding.trim().to_ascii_lowercase());
-    let is_base64 = encoding.as_deref() == Some("base64");
+        .is_some_and(|encoding| encoding.trim().eq_ignore_ascii_case("base64"));
     if part.is_encoding_problem {
         if is_base64 {
             let recovered = lenient_base64(part.contents());
@@ -143,20 +164,26 @@ pub(crate) fn attachment_content<'p>(
         return (Cow::Borrowed(part.contents()), false);
     }
     if let PartType::Text(_) | PartType::Html(_) = part.body
-        && let Some(body) = raw.get(part.offset_body as usize..part.offset_end as usize)
+        && let Some(decoded) = transfer_decoded(part, raw)
     {
-        let decoded = match encoding.as_deref() {
-            Some("base64") => Some(lenient_base64(body)),
-            Some("quoted-printable") => {
-                mail_parser::decoders::quoted_printable::quoted_printable_decode(body)
-            }
-            _ => Some(strip_final_line_break(body).to_vec()),
-        };
-        if let Some(decoded) = decoded {
-            return (Cow::Owned(decoded), false);
-        }
+        return (Cow::Owned(decoded), false);
     }
     (Cow::Borrowed(part.contents()), false)
+}
+
+/// The bytes of a part's body with only its transfer encoding undone, from the parsed buffer.
+fn transfer_decoded(part: &MessagePart<'_>, raw: &[u8]) -> Option<Vec<u8>> {
+    let body = raw.get(part.offset_body as usize..part.offset_end as usize)?;
+    let encoding = part
+        .content_transfer_encoding()
+        .map(|encoding| encoding.trim().to_ascii_lowercase());
+    match encoding.as_deref() {
+        Some("base64") => Some(lenient_base64(body)),
+        Some("quoted-printable") => {
+            mail_parser::decoders::quoted_printable::quoted_printable_decode(body)
+        }
+        _ => Some(strip_final_line_break(body).to_vec()),
+    }
 }
 
 /// The line break before a boundary belongs to the boundary, not to the content.
