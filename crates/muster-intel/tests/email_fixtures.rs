@@ -373,9 +373,7 @@ fn json_has_the_keys_scripts_use() {
 fn text_attachments_are_hashed_as_files_not_as_converted_text() {
     use sha2::{Digest, Sha256};
     let latin1 = b"caf\xe9 cr\xe8me\r\n";
-    let raw = format!(
-        "Subject: t\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attachments\r\n--b\r\nContent-Type: text/plain; charset=iso-8859-1; name=\"a.txt\"\r\nContent-Disposition: attachment; filename=\"a.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\nY2Fm6SBjcuhtZQ0K\r\n--b\r\nContent-Type: text/csv; charset=windows-1252; name=\"b.csv\"\r\nContent-Disposition: attachment; filename=\"b.csv\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9 cr=E8me\r\n--b\r\nContent-Type: text/plain; name=\"c.txt\"\r\nContent-Disposition: attachment; filename=\"c.txt\"\r\n\r\nplain\r\n--b--\r\n"
-    );
+    let raw = "Subject: t\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attachments\r\n--b\r\nContent-Type: text/plain; charset=iso-8859-1; name=\"a.txt\"\r\nContent-Disposition: attachment; filename=\"a.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\nY2Fm6SBjcuhtZQ0K\r\n--b\r\nContent-Type: text/csv; charset=windows-1252; name=\"b.csv\"\r\nContent-Disposition: attachment; filename=\"b.csv\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9 cr=E8me\r\n--b\r\nContent-Type: text/plain; name=\"c.txt\"\r\nContent-Disposition: attachment; filename=\"c.txt\"\r\n\r\nplain\r\n--b--\r\n";
     let options = EmailOptions {
         extract_iocs: false,
         ..EmailOptions::default()
