@@ -1,6 +1,7 @@
 //! Fuzzes email analysis: any bytes must give a report that serialises, never a panic, a hang
-//! or unbounded memory. Seed the corpus with `crates/muster-intel/tests/emails/*.eml`:
-//! `cargo fuzz run email_parse corpus/email_parse ../crates/muster-intel/tests/emails`.
+//! or unbounded memory. Seed the corpus with the fixture messages:
+//! `cargo +nightly fuzz run email_parse corpus/email_parse ../crates/muster-intel/tests/emails`
+//! (without nightly: `RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none email_parse …`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
