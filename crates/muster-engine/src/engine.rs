@@ -17,10 +17,11 @@ use serde_json::Value;
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinHandle;
 
-use crate::compiled::CompiledPlaybook;
+use crate::compiled::{CompiledAction, CompiledPlaybook};
 use crate::context::Services;
 use crate::error::EngineError;
 use crate::execute::{Gate, HeldTasks, Job};
+use crate::follow::{Emitted, follow};
 use crate::playbooks::{Current, HookRoute, PlaybookCache};
 use crate::registry::Registry;
 use crate::watch::{RunResult, Watchers};
@@ -340,14 +341,16 @@ impl Engine {
         let once_key = request
             .once_key
             .map(|key| (format!("{}/{}", compiled.name(), trigger.id()), key));
-        let (start, jobs) = self.prepare_run(
-            &compiled,
-            trigger.id(),
-            request.output,
-            None,
-            once_key,
-            None,
-        );
+        let (start, jobs, run_output) = self
+            .prepare_run(
+                &compiled,
+                trigger.id(),
+                request.output,
+                None,
+                once_key,
+                None,
+            )
+            .await;
         let run = start.run.id;
         // Watch before starting: a fast run may end before `start` returns.
         let receiver = watch.then(|| self.inner.watchers.watch(run));
@@ -363,6 +366,7 @@ impl Engine {
             }
         })?;
         self.inner.handle_effects(&effects);
+        self.inner.announce_output(run, run_output);
         Ok((run, receiver))
     }
 
@@ -391,8 +395,9 @@ impl Engine {
         .await
     }
 
-    /// Builds the write that starts a run, and the jobs that execute its first tasks here.
-    pub(crate) fn prepare_run(
+    /// Builds the write that starts a run (with the steps that ran inline after the trigger),
+    /// and the jobs that execute its first tasks here.
+    pub(crate) async fn prepare_run(
         &self,
         compiled: &Arc<CompiledPlaybook>,
         trigger: &str,
@@ -400,7 +405,7 @@ impl Engine {
         parent: Option<(RunId, TaskId)>,
         once_key: Option<(String, String)>,
         schedule_next: Option<muster_store::ScheduleAdvance>,
-    ) -> (StartRun, Vec<Job>) {
+    ) -> (StartRun, Vec<Job>, Option<Value>) {
         let now = now_millis();
         let run = RunId::new();
         let event = EventId::new();
@@ -410,11 +415,15 @@ impl Engine {
             action: trigger.to_string(),
             port: "out".into(),
             output_json: output.to_string(),
+            task: None,
         };
         let node = ContextNode::new(event, trigger, Arc::new(output), None);
-        let (tasks, jobs) = self
-            .inner
-            .new_tasks(compiled, run, trigger, "out", &node, now);
+        let emitted = vec![Emitted {
+            action: trigger,
+            port: "out".into(),
+            node,
+        }];
+        let followers = follow(&self.inner, compiled, run, emitted, now).await;
         let start = StartRun {
             run: NewRun {
                 id: run,
@@ -424,12 +433,15 @@ impl Engine {
                 parent,
             },
             trigger: trigger_event,
-            tasks,
+            events: followers.events,
+            tasks: followers.tasks,
+            run_output: followers.run_output.as_ref().map(Value::to_string),
             once_key,
             schedule_next,
+            max_events: compiled.playbook.settings.max_events_per_run(),
             now,
         };
-        (start, jobs)
+        (start, followers.jobs, followers.run_output)
     }
 
     /// Waits for the run's `exit` output or its end, up to `timeout`.
@@ -509,54 +521,50 @@ impl Engine {
 }
 
 impl Inner {
-    /// Creates the tasks for every action linked from `action.port`, claiming for this process
-    /// as many as it has room for; returns the writes and the jobs that run them here.
-    pub(crate) fn new_tasks(
+    /// Creates the task that runs `action` on `node`, claimed by this process when it has
+    /// room (then with the job that runs it here), due for any worker otherwise.
+    pub(crate) fn new_task(
         self: &Arc<Self>,
         compiled: &Arc<CompiledPlaybook>,
         run: RunId,
-        action: &str,
-        port: &str,
+        action: &CompiledAction,
         node: &Arc<ContextNode>,
         now: i64,
-    ) -> (Vec<NewTask>, Vec<Job>) {
-        let mut tasks = Vec::new();
-        let mut jobs = Vec::new();
-        for target in compiled.targets(action, port) {
-            let id = TaskId::new();
-            let state = match self.in_flight.clone().try_acquire_owned() {
-                Ok(permit) => {
-                    let task = crate::context::TaskInfo {
-                        id,
-                        run_id: run,
-                        attempt: 1,
-                        state: None,
-                    };
-                    jobs.push(Job::new(
-                        self,
-                        task,
-                        1,
-                        compiled.clone(),
-                        target.id().into(),
-                        node.clone(),
-                        permit,
-                    ));
-                    NewTaskState::Claimed {
-                        owner: self.worker.clone(),
-                        lease_until: now + self.config.lease.as_millis() as i64,
-                    }
-                }
-                Err(_) => NewTaskState::Ready { run_at: now },
-            };
-            tasks.push(NewTask {
-                id,
-                action: target.id().to_string(),
-                input_event: node.event,
-                state,
-                action_state: None,
-            });
-        }
-        (tasks, jobs)
+    ) -> (NewTask, Option<Job>) {
+        let id = TaskId::new();
+        let (state, job) = match self.in_flight.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let task = crate::context::TaskInfo {
+                    id,
+                    run_id: run,
+                    attempt: 1,
+                    state: None,
+                };
+                let job = Job::new(
+                    self,
+                    task,
+                    1,
+                    compiled.clone(),
+                    action.id().into(),
+                    node.clone(),
+                    permit,
+                );
+                let state = NewTaskState::Claimed {
+                    owner: self.worker.clone(),
+                    lease_until: now + self.config.lease.as_millis() as i64,
+                };
+                (state, Some(job))
+            }
+            Err(_) => (NewTaskState::Ready { run_at: now }, None),
+        };
+        let task = NewTask {
+            id,
+            action: action.id().to_string(),
+            input_event: node.event,
+            state,
+            action_state: None,
+        };
+        (task, job)
     }
 
     /// Runs `jobs` here once `gate` (the write that created their tasks) allows.
@@ -564,6 +572,18 @@ impl Inner {
         for mut job in jobs {
             job.gate = gate.clone();
             tokio::spawn(crate::execute::run_job(self.clone(), job));
+        }
+    }
+
+    /// Tells waiters the run's `exit` output once the write that recorded it committed.
+    pub(crate) fn announce_output(&self, run: RunId, output: Option<Value>) {
+        if let Some(output) = output {
+            self.watchers.announce(RunResult {
+                run_id: run,
+                status: None,
+                output: Some(output),
+                reason: None,
+            });
         }
     }
 

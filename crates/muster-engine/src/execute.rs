@@ -1,11 +1,12 @@
-//! Executing one task: run the action, turn its outcome into one completion, hand the
-//! downstream tasks this process claimed to new jobs, and react to the commit.
+//! Executing one task: run the action, turn its outcome into one completion (with the pure
+//! steps that follow it, see `follow`), hand the downstream tasks this process claimed to new
+//! jobs, and react to the commit.
 //!
-//! Downstream jobs start before their creating write is committed (pipelining), which keeps
-//! latency at one group commit per side effect rather than one per step. That is safe because
-//! writes commit in submission order: if the creating write fails, the downstream completion
-//! fails too (its task does not exist) and nothing is recorded. Actions with side effects wait
-//! for the gate, so the task id they expose as an idempotency key is durable before use.
+//! Downstream jobs start executing before the write that created them is committed, so their
+//! work overlaps that commit. They submit their own completion only after it (the gate), so a
+//! task whose creation failed records nothing and starts nothing. Actions with side effects do
+//! not even start before the gate: the task id they expose as an idempotency key is durable
+//! before any call leaves the process.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,7 +24,9 @@ use crate::action::{ActionError, Outcome, Wait};
 use crate::compiled::{CompiledAction, CompiledPlaybook};
 use crate::context::{ActionContext, TaskInfo};
 use crate::engine::Inner;
+use crate::follow::{Emitted, follow};
 use crate::retry::retry_delay;
+use muster_model::link::ERROR_PORT;
 
 /// Resolves when the write that created a task committed (`Ok`) or failed.
 pub(crate) type Gate = Shared<BoxFuture<'static, Result<Effects, StoreError>>>;
@@ -155,18 +158,43 @@ async fn execute_once(inner: &Arc<Inner>, job: &Job) -> Result<(), StoreError> {
         None => None,
     };
     let now = now_millis();
+    let result = run_action(inner, playbook, action, &job.task, &job.input, now).await;
+    let mut resolved = resolve(inner, job, action, result).await;
+    // Submit only once the write that created this task is durable: a task whose creation
+    // failed must not record anything or start further work. (It executed speculatively
+    // meanwhile, so the wait costs no time unless that write is slow.)
+    if let Some(gate) = &job.gate {
+        gate.clone().await?;
+    }
+    let ticket = share(inner.store.complete(resolved.completion));
+    inner.dispatch(std::mem::take(&mut resolved.jobs), Some(ticket.clone()));
+    let effects = ticket.await?;
+    inner.handle_effects(&effects);
+    inner.announce_output(job.task.run_id, resolved.run_output);
+    Ok(())
+}
+
+/// Executes one action once: bounded by its timeout, with a panic turned into a permanent
+/// failure instead of taking the worker down (and being retried forever after its lease
+/// expires), and measured.
+pub(crate) async fn run_action(
+    inner: &Arc<Inner>,
+    playbook: &CompiledPlaybook,
+    action: &CompiledAction,
+    task: &TaskInfo,
+    input: &Arc<ContextNode>,
+    now: i64,
+) -> Result<Outcome, ActionError> {
     let ctx = ActionContext::new(
         playbook,
         action,
-        &job.task,
-        &job.input,
+        task,
+        input,
         &*inner.store,
         &inner.services,
         now,
     );
     let started = Instant::now();
-    // A panicking action fails its task like any permanent error instead of taking the
-    // worker down (and being retried forever after its lease expires).
     let execution =
         std::panic::AssertUnwindSafe(action.implementation.execute(&ctx)).catch_unwind();
     let result = match tokio::time::timeout(action.timeout, execution).await {
@@ -190,21 +218,7 @@ async fn execute_once(inner: &Arc<Inner>, job: &Job) -> Result<(), StoreError> {
     };
     metrics::counter!("muster_action_executions_total", "type" => kind, "outcome" => outcome_label)
         .increment(1);
-
-    let mut resolved = resolve(inner, job, action, result);
-    let ticket = share(inner.store.complete(resolved.completion));
-    inner.dispatch(std::mem::take(&mut resolved.jobs), Some(ticket.clone()));
-    let effects = ticket.await?;
-    inner.handle_effects(&effects);
-    if let Some(output) = resolved.run_output {
-        inner.watchers.announce(crate::watch::RunResult {
-            run_id: job.task.run_id,
-            status: None,
-            output: Some(output),
-            reason: None,
-        });
-    }
-    Ok(())
+    result
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -222,7 +236,7 @@ struct Resolved {
     run_output: Option<Value>,
 }
 
-fn resolve(
+async fn resolve(
     inner: &Arc<Inner>,
     job: &Job,
     action: &CompiledAction,
@@ -232,51 +246,47 @@ fn resolve(
     let mut jobs = Vec::new();
     let mut run_output = None;
     let (resolution, state_writes, group_ops) = match result {
+        Ok(Outcome {
+            wait: Some(wait),
+            state_writes,
+            group_ops,
+            ..
+        }) => match park(inner, job, wait).await {
+            Ok((resolution, child_jobs)) => {
+                jobs = child_jobs;
+                (resolution, state_writes, group_ops)
+            }
+            Err(error) => (
+                failure(inner, job, action, error, now, &mut jobs).await,
+                vec![],
+                vec![],
+            ),
+        },
         Ok(outcome) => {
-            let Outcome {
-                emits,
-                wait,
-                state_writes,
-                group_ops,
-                run_output: output,
-            } = outcome;
-            let resolution = match wait {
-                Some(wait) => match park(inner, job, wait) {
-                    Ok((resolution, child_jobs)) => {
-                        jobs = child_jobs;
-                        resolution
-                    }
-                    Err(error) => return resolve(inner, job, action, Err(error)),
-                },
-                None => {
-                    let mut events = Vec::with_capacity(emits.len());
-                    let mut tasks = Vec::new();
-                    for emission in emits {
-                        let (event, node) = new_event(job, &emission.port, emission.output);
-                        let (new_tasks, new_jobs) = inner.new_tasks(
-                            &job.playbook,
-                            job.task.run_id,
-                            action.id(),
-                            &emission.port,
-                            &node,
-                            now,
-                        );
-                        events.push(event);
-                        tasks.extend(new_tasks);
-                        jobs.extend(new_jobs);
-                    }
-                    run_output = output;
-                    Resolution::Done {
-                        events,
-                        tasks,
-                        run_output: run_output.as_ref().map(Value::to_string),
-                    }
-                }
+            let mut events = Vec::with_capacity(outcome.emits.len());
+            let mut emitted = Vec::with_capacity(outcome.emits.len());
+            for emission in outcome.emits {
+                let (event, node) = new_event(job, &emission.port, emission.output);
+                events.push(event);
+                emitted.push(Emitted {
+                    action: action.id(),
+                    port: emission.port,
+                    node,
+                });
+            }
+            let followers = follow(inner, &job.playbook, job.task.run_id, emitted, now).await;
+            events.extend(followers.events);
+            jobs = followers.jobs;
+            run_output = followers.run_output.or(outcome.run_output);
+            let resolution = Resolution::Done {
+                events,
+                tasks: followers.tasks,
+                run_output: run_output.as_ref().map(Value::to_string),
             };
-            (resolution, state_writes, group_ops)
+            (resolution, outcome.state_writes, outcome.group_ops)
         }
         Err(error) => (
-            failure(inner, job, action, error, now, &mut jobs),
+            failure(inner, job, action, error, now, &mut jobs).await,
             vec![],
             vec![],
         ),
@@ -308,6 +318,7 @@ fn new_event(job: &Job, port: &str, output: Value) -> (NewEvent, Arc<ContextNode
         action: job.action.to_string(),
         port: port.to_string(),
         output_json: output.to_string(),
+        task: None,
     };
     let node = ContextNode::new(
         id,
@@ -319,7 +330,7 @@ fn new_event(job: &Job, port: &str, output: Value) -> (NewEvent, Arc<ContextNode
 }
 
 /// Retries, delivers on the `error` port, or fails the run.
-fn failure(
+async fn failure(
     inner: &Arc<Inner>,
     job: &Job,
     action: &CompiledAction,
@@ -349,20 +360,20 @@ fn failure(
         if let Some(details) = &error.details {
             output["details"] = details.clone();
         }
-        let (event, node) = new_event(job, muster_model::link::ERROR_PORT, output);
-        let (tasks, new_jobs) = inner.new_tasks(
-            &job.playbook,
-            job.task.run_id,
-            action.id(),
-            muster_model::link::ERROR_PORT,
-            &node,
-            now,
-        );
-        jobs.extend(new_jobs);
+        let (event, node) = new_event(job, ERROR_PORT, output);
+        let emitted = vec![Emitted {
+            action: action.id(),
+            port: ERROR_PORT.to_string(),
+            node,
+        }];
+        let followers = follow(inner, &job.playbook, job.task.run_id, emitted, now).await;
+        jobs.extend(followers.jobs);
+        let mut events = vec![event];
+        events.extend(followers.events);
         return Resolution::Done {
-            events: vec![event],
-            tasks,
-            run_output: None,
+            events,
+            tasks: followers.tasks,
+            run_output: followers.run_output.as_ref().map(Value::to_string),
         };
     }
     Resolution::Fail {
@@ -376,7 +387,11 @@ fn failure(
 }
 
 /// Turns a wait into a parking resolution (starting a child run when asked).
-fn park(inner: &Arc<Inner>, job: &Job, wait: Wait) -> Result<(Resolution, Vec<Job>), ActionError> {
+async fn park(
+    inner: &Arc<Inner>,
+    job: &Job,
+    wait: Wait,
+) -> Result<(Resolution, Vec<Job>), ActionError> {
     Ok(match wait {
         Wait::Until { at, state, reason } => (
             Resolution::Park {
@@ -424,14 +439,16 @@ fn park(inner: &Arc<Inner>, job: &Job, wait: Wait) -> Result<(Resolution, Vec<Jo
                 crate::inputs::apply_inputs(&child.playbook, inputs).map_err(|problem| {
                     ActionError::permanent(format!("calling `{playbook}`: {problem}"))
                 })?;
-            let (start, jobs) = engine.prepare_run(
-                &child,
-                trigger.id(),
-                inputs,
-                Some((job.task.run_id, job.task.id)),
-                None,
-                None,
-            );
+            let (start, jobs, _) = engine
+                .prepare_run(
+                    &child,
+                    trigger.id(),
+                    inputs,
+                    Some((job.task.run_id, job.task.id)),
+                    None,
+                    None,
+                )
+                .await;
             let reason = format!("waiting for playbook `{playbook}` (run {})", start.run.id);
             (
                 Resolution::Park {

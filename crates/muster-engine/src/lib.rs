@@ -11,6 +11,7 @@ mod context;
 mod engine;
 mod error;
 mod execute;
+mod follow;
 mod inputs;
 mod playbooks;
 mod poller;

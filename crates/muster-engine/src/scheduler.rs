@@ -110,14 +110,17 @@ async fn fire(engine: &Engine, schedule: &ScheduleRecord) {
         fired_at: schedule.next_at,
         next_at: next,
     };
-    let (start, jobs) =
-        engine.prepare_run(&compiled, trigger.id(), output, None, None, Some(advance));
+    let (start, jobs, run_output) = engine
+        .prepare_run(&compiled, trigger.id(), output, None, None, Some(advance))
+        .await;
+    let start_run_id = start.run.id;
     let ticket = crate::execute::share(engine.store().start_run(start));
     engine.inner.dispatch(jobs, Some(ticket.clone()));
     match ticket.await {
         Ok(effects) => {
             metrics::counter!("muster_runs_started_total", "playbook" => compiled.name().to_string()).increment(1);
             engine.inner.handle_effects(&effects);
+            engine.inner.announce_output(start_run_id, run_output);
         }
         Err(StoreError::Conflict(_)) => {}
         Err(err) => {

@@ -70,3 +70,32 @@ impl ContextNode {
         out
     }
 }
+
+impl Drop for ContextNode {
+    /// Unlinks the chain iteratively: a loop may build chains of thousands of events, and
+    /// dropping them recursively would overflow the stack.
+    fn drop(&mut self) {
+        let mut next = self.parent.take();
+        while let Some(node) = next {
+            match Arc::try_unwrap(node) {
+                Ok(mut owned) => next = owned.parent.take(),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_very_long_chain_drops_without_overflowing_the_stack() {
+        let mut node = ContextNode::new(EventId::new(), "start", Arc::new(Value::Null), None);
+        for _ in 0..1_000_000 {
+            node = ContextNode::new(EventId::new(), "again", Arc::new(Value::Null), Some(node));
+        }
+        assert_eq!(node.find("start").map(|n| &*n.action), Some("start"));
+        drop(node);
+    }
+}

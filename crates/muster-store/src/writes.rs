@@ -28,6 +28,9 @@ pub struct NewEvent {
     pub action: String,
     pub port: String,
     pub output_json: String,
+    /// The task that produced it, when not the task completed by the write that records it
+    /// (steps executed inline with their parent); `None` for that task or for trigger events.
+    pub task: Option<TaskId>,
 }
 
 /// How a new task starts.
@@ -63,12 +66,18 @@ pub struct NewTask {
 pub struct StartRun {
     pub run: NewRun,
     pub trigger: NewEvent,
+    /// Events of steps executed inline right after the trigger.
+    pub events: Vec<NewEvent>,
     pub tasks: Vec<NewTask>,
+    /// The run's result, when an inline `exit` already produced it.
+    pub run_output: Option<String>,
     /// Start the run only if this key was not used before (durable de-duplication of
     /// triggers, e.g. one run per email Message-ID or per schedule tick).
     pub once_key: Option<(String, String)>,
     /// For schedule triggers: the next firing time to store with the run.
     pub schedule_next: Option<ScheduleAdvance>,
+    /// The run's event cap (`settings.max_events_per_run`).
+    pub max_events: u64,
     pub now: Millis,
 }
 

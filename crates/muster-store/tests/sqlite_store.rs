@@ -23,6 +23,7 @@ fn event(action: &str, parent: Option<EventId>, output: serde_json::Value) -> Ne
         action: action.into(),
         port: "out".into(),
         output_json: output.to_string(),
+        task: None,
     }
 }
 
@@ -51,9 +52,12 @@ async fn start(store: &SqliteStore, actions: &[&str]) -> (RunId, EventId, Effect
                 parent: None,
             },
             trigger,
+            events: vec![],
+            run_output: None,
             tasks: actions.iter().map(|a| ready_task(a, trigger_id)).collect(),
             once_key: None,
             schedule_next: None,
+            max_events: 10_000,
             now: now_millis(),
         })
         .await
@@ -472,9 +476,12 @@ async fn a_child_run_wakes_its_parent_task_with_its_output() {
             parent: Some((parent_run, call.id)),
         },
         trigger: child_trigger,
+        events: vec![],
+        run_output: None,
         tasks: vec![ready_task("exit", child_trigger_id)],
         once_key: None,
         schedule_next: None,
+        max_events: 10_000,
         now: now_millis(),
     };
     let park = Resolution::Park {
@@ -524,9 +531,12 @@ async fn cancelling_a_run_cancels_its_children() {
             parent: Some((parent_run, call.id)),
         },
         trigger,
+        events: vec![],
+        run_output: None,
         tasks: vec![ready_task("wait", trigger_id)],
         once_key: None,
         schedule_next: None,
+        max_events: 10_000,
         now: now_millis(),
     };
     let park = Resolution::Park {
@@ -568,9 +578,12 @@ async fn once_keys_start_a_run_only_once() {
                 parent: None,
             },
             trigger,
+            events: vec![],
+            run_output: None,
             tasks: vec![],
             once_key: Some(("pb/inbox".into(), "<msg-1@example.net>".into())),
             schedule_next: None,
+            max_events: 10_000,
             now: now_millis(),
         }
     };

@@ -84,8 +84,22 @@ fn start_run_into(conn: &Connection, start: &StartRun, effects: &mut Effects) ->
         now
     ])?;
     insert_event(conn, run.id, &start.trigger, None, now)?;
+    if 1 + start.events.len() as u64 > start.max_events {
+        // Record the trigger, then fail: steps after it would pass the run's event cap.
+        conn.prepare_cached("UPDATE runs SET events = 1 WHERE id = ?1")?
+            .execute([run.id.to_string()])?;
+        let error = cap_error(&start.run.trigger_action, start.max_events);
+        return fail_run(conn, run.id, &error, now, effects);
+    }
+    for event in &start.events {
+        insert_event(conn, run.id, event, event.task, now)?;
+    }
+    if let Some(output) = &start.run_output {
+        conn.prepare_cached("UPDATE runs SET output = ?2 WHERE id = ?1")?
+            .execute(params![run.id.to_string(), output])?;
+    }
     let mut delta = RunDelta {
-        events: 1,
+        events: 1 + start.events.len() as i64,
         ..RunDelta::default()
     };
     for task in &start.tasks {
@@ -217,21 +231,12 @@ pub fn complete(conn: &Connection, completion: &Completion) -> Result<Effects> {
                 })?;
             let after = recorded + events.len() as i64;
             if after > completion.max_events as i64 {
-                let error = TaskError {
-                    action: completion.action.clone(),
-                    class: "permanent".into(),
-                    message: format!(
-                        "the run reached its event cap of {} events (settings.max_events_per_run); \
-                         a loop in the playbook may be running away",
-                        completion.max_events
-                    ),
-                    attempt: 1,
-                };
+                let error = cap_error(&completion.action, completion.max_events);
                 fail_run(conn, run, &error, now, &mut effects)?;
                 return Ok(effects);
             }
             for event in events {
-                insert_event(conn, run, event, Some(completion.task), now)?;
+                insert_event(conn, run, event, event.task.or(Some(completion.task)), now)?;
             }
             delta.events += events.len() as i64;
             for task in tasks {
@@ -322,6 +327,18 @@ pub fn complete(conn: &Connection, completion: &Completion) -> Result<Effects> {
     };
     apply_delta(conn, run, delta, reason, now, &mut effects)?;
     Ok(effects)
+}
+
+fn cap_error(action: &str, cap: u64) -> TaskError {
+    TaskError {
+        action: action.to_string(),
+        class: "permanent".into(),
+        message: format!(
+            "the run reached its event cap of {cap} events (settings.max_events_per_run); \
+             a loop in the playbook may be running away"
+        ),
+        attempt: 1,
+    }
 }
 
 /// Removes a claimed task, checking the claim's fencing token.

@@ -1,0 +1,116 @@
+//! Executing pure downstream steps inline, so that they are recorded in the same write as the
+//! step that led to them.
+//!
+//! After an action emits, the actions linked from its ports would normally become tasks: each
+//! one inserted, claimed, executed and deleted in writes of its own. For actions without side
+//! effects whose outcome is a plain emission (`set`, `condition`, `explode`, `exit`, …) that
+//! work is pure overhead: executing them right away and recording their events with the
+//! parent's completion gives the same durable result — every output recorded exactly once, in
+//! one transaction — with one write instead of several. Actions with side effects, waits,
+//! durable state or concurrency limits stay separate tasks (the frontier), as does everything
+//! beyond a per-write budget, so a loop or a large explode still spreads over many writes.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use muster_model::{ContextNode, EventId, RunId, TaskId};
+use muster_store::{NewEvent, NewTask};
+use serde_json::Value;
+
+use crate::action::Outcome;
+use crate::compiled::{CompiledAction, CompiledPlaybook};
+use crate::context::TaskInfo;
+use crate::engine::Inner;
+use crate::execute::{Job, run_action};
+
+/// Most steps executed inline for one write.
+const INLINE_BUDGET: usize = 64;
+
+/// What follows an emission: events of inline steps, and the frontier of tasks to create.
+#[derive(Default)]
+pub(crate) struct Followers {
+    pub events: Vec<NewEvent>,
+    pub tasks: Vec<NewTask>,
+    pub jobs: Vec<Job>,
+    /// The run's result, when an inline `exit` produced it.
+    pub run_output: Option<Value>,
+}
+
+/// An event just emitted by `action` on `port`, whose downstream steps are to be followed.
+pub(crate) struct Emitted<'a> {
+    pub action: &'a str,
+    pub port: String,
+    pub node: Arc<ContextNode>,
+}
+
+fn inlinable(playbook: &CompiledPlaybook, action: &CompiledAction) -> bool {
+    !action.implementation.spec().side_effects && action.limit.is_none() && playbook.limit.is_none()
+}
+
+/// Whether an inline outcome can be recorded as is (anything else becomes a task).
+fn plain(outcome: &Outcome) -> bool {
+    outcome.wait.is_none() && outcome.state_writes.is_empty() && outcome.group_ops.is_empty()
+}
+
+/// Follows `emitted` through the playbook's links, executing what can run inline.
+pub(crate) async fn follow(
+    inner: &Arc<Inner>,
+    playbook: &Arc<CompiledPlaybook>,
+    run: RunId,
+    emitted: Vec<Emitted<'_>>,
+    now: i64,
+) -> Followers {
+    let mut followers = Followers::default();
+    let mut queue: VecDeque<(&CompiledAction, Arc<ContextNode>)> = VecDeque::new();
+    for emission in &emitted {
+        for target in playbook.targets(emission.action, &emission.port) {
+            queue.push_back((target, emission.node.clone()));
+        }
+    }
+    let mut budget = INLINE_BUDGET;
+    while let Some((action, input)) = queue.pop_front() {
+        if budget > 0 && inlinable(playbook, action) {
+            budget -= 1;
+            let task = TaskInfo {
+                id: TaskId::new(),
+                run_id: run,
+                attempt: 1,
+                state: None,
+            };
+            if let Ok(outcome) = run_action(inner, playbook, action, &task, &input, now).await
+                && plain(&outcome)
+            {
+                for emission in outcome.emits {
+                    let event = EventId::new();
+                    followers.events.push(NewEvent {
+                        id: event,
+                        parent: Some(input.event),
+                        action: action.id().to_string(),
+                        port: emission.port.clone(),
+                        output_json: emission.output.to_string(),
+                        task: Some(task.id),
+                    });
+                    let node = ContextNode::new(
+                        event,
+                        action.id(),
+                        Arc::new(emission.output),
+                        Some(input.clone()),
+                    );
+                    for target in playbook.targets(action.id(), &emission.port) {
+                        queue.push_back((target, node.clone()));
+                    }
+                }
+                if outcome.run_output.is_some() {
+                    followers.run_output = outcome.run_output;
+                }
+                continue;
+            }
+            // Errors, waits and state changes take the ordinary path as a task of their own,
+            // which executes the action again.
+        }
+        let (task, job) = inner.new_task(playbook, run, action, &input, now);
+        followers.tasks.push(task);
+        followers.jobs.extend(job);
+    }
+    followers
+}
