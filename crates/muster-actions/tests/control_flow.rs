@@ -512,6 +512,7 @@ static PANICS_SPEC: std::sync::LazyLock<muster_engine::ActionSpec> =
         options: json!({"type": "object"}),
         example: "- id: boom\n  type: panics\n",
         side_effects: false,
+        inline: false,
     });
 
 #[async_trait::async_trait]

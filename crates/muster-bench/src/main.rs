@@ -129,6 +129,7 @@ async fn run(args: Args, muster: PathBuf) -> Result<()> {
         )
         .await;
         server.reset_peak_rss();
+        let (server_cpu, bench_cpu) = (server.cpu_seconds(), server::cpu_seconds("/proc/self/stat"));
         let result = load::run(
             server.address,
             "/hooks/alert",
@@ -137,15 +138,20 @@ async fn run(args: Args, muster: PathBuf) -> Result<()> {
             Duration::from_secs(args.seconds),
         )
         .await;
+        let elapsed = result.elapsed.as_secs_f64();
+        let server_cpu = (server.cpu_seconds() - server_cpu) / elapsed * 100.0;
+        let bench_cpu = (server::cpu_seconds("/proc/self/stat") - bench_cpu) / elapsed * 100.0;
         answered += warm.completed + result.completed;
         println!(
-            "{:>5} {:>10.0} {:>9.2} {:>9.2} {:>8} {:>12.1}",
+            "{:>5} {:>10.0} {:>9.2} {:>9.2} {:>8} {:>12.1} {:>10.0}% {:>9.0}%",
             level,
             result.per_second(),
             result.percentile_ms(50.0),
             result.percentile_ms(99.0),
             result.failed + warm.failed,
-            server.peak_rss_mb().unwrap_or(f64::NAN)
+            server.peak_rss_mb().unwrap_or(f64::NAN),
+            server_cpu,
+            bench_cpu
         );
         if let Some(failure) = result.first_failure.or(warm.first_failure) {
             println!("      first failure: {failure}");

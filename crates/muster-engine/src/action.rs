@@ -32,8 +32,12 @@ pub struct ActionSpec {
     pub example: &'static str,
     /// Whether executing it can change something outside Muster (an HTTP call, an email).
     /// Such actions only run once the task that asks for them is durable, so that the task
-    /// id they expose as an idempotency key is stable.
+    /// id they expose as an idempotency key is stable. [`Action::side_effects`] may refine it
+    /// per configured action (an HTTP GET has none).
     pub side_effects: bool,
+    /// Whether it is a quick computation without I/O, which the engine may execute inline
+    /// right after the step before it and record in the same write.
+    pub inline: bool,
 }
 
 /// How an action failure should be handled.
@@ -184,6 +188,12 @@ pub trait Action: Send + Sync + 'static {
             .chain(self.spec().ports.iter().copied())
             .map(str::to_string)
             .collect()
+    }
+
+    /// Whether this configured action has side effects (default: the spec's flag).
+    fn side_effects(&self, def: &ActionDef) -> bool {
+        let _ = def;
+        self.spec().side_effects
     }
 
     /// Problems with the options beyond what the schema checks (called at load time).

@@ -24,6 +24,8 @@ pub struct CompiledAction {
     pub limit: Option<Arc<Semaphore>>,
     /// Whether a link leaves the `error` port.
     pub handles_errors: bool,
+    /// Whether executing it can change something outside Muster (see `ActionSpec`).
+    pub side_effects: bool,
 }
 
 impl CompiledAction {
@@ -104,7 +106,6 @@ impl CompiledPlaybook {
             index.insert(def.id.clone(), position);
             actions.push(CompiledAction {
                 def: def.clone(),
-                implementation,
                 options,
                 timeout: def.timeout.map_or(default_timeout, |t| t.as_duration()),
                 retry: def.retry.clone().unwrap_or_default(),
@@ -112,6 +113,8 @@ impl CompiledPlaybook {
                     .concurrency
                     .map(|n| Arc::new(Semaphore::new(n.max(1) as usize))),
                 handles_errors,
+                side_effects: implementation.side_effects(def),
+                implementation,
             });
         }
         let mut routes: Vec<Vec<(String, Vec<usize>)>> = vec![Vec::new(); actions.len()];

@@ -144,7 +144,7 @@ async fn execute_once(inner: &Arc<Inner>, job: &Job) -> Result<(), StoreError> {
             job.action
         )));
     };
-    if action.implementation.spec().side_effects
+    if action.side_effects
         && let Some(gate) = &job.gate
     {
         gate.clone().await?;

@@ -6,9 +6,11 @@
 //! effects whose outcome is a plain emission (`set`, `condition`, `explode`, `exit`, …) that
 //! work is pure overhead: executing them right away and recording their events with the
 //! parent's completion gives the same durable result — every output recorded exactly once, in
-//! one transaction — with one write instead of several. Actions with side effects, waits,
-//! durable state or concurrency limits stay separate tasks (the frontier), as does everything
-//! beyond a per-write budget, so a loop or a large explode still spreads over many writes.
+//! one transaction — with one write instead of several. Only actions whose spec says `inline`
+//! (quick computations without I/O) run this way, and only when their outcome is a plain
+//! emission; actions with I/O, waits, durable state or concurrency limits stay separate tasks
+//! (the frontier), as does everything beyond a per-write budget, so a loop or a large explode
+//! still spreads over many writes.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -44,7 +46,7 @@ pub(crate) struct Emitted<'a> {
 }
 
 fn inlinable(playbook: &CompiledPlaybook, action: &CompiledAction) -> bool {
-    !action.implementation.spec().side_effects && action.limit.is_none() && playbook.limit.is_none()
+    action.implementation.spec().inline && action.limit.is_none() && playbook.limit.is_none()
 }
 
 /// Whether an inline outcome can be recorded as is (anything else becomes a task).

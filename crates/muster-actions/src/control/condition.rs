@@ -75,6 +75,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     options: crate::options::schema::<ConditionOptions>(),
     example: "- id: enough_failures\n  type: condition\n  options:\n    when: \"{{ normalize.failures >= 10 and not normalize.source_ip | is_private_ip }}\"\n",
     side_effects: false,
+    inline: true,
 });
 
 pub struct Condition;

@@ -40,6 +40,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     options: crate::options::schema::<DeduplicateOptions>(),
     example: "- id: once_per_ip\n  type: deduplicate\n  options:\n    key: \"{{ normalize.source_ip }}\"\n    window: 24h\n",
     side_effects: false,
+    inline: false,
 });
 
 pub struct Deduplicate;

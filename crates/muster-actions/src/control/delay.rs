@@ -34,6 +34,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     options: crate::options::schema::<DelayOptions>(),
     example: "- id: wait_for_sandbox\n  type: delay\n  options:\n    duration: 5m\n",
     side_effects: false,
+    inline: false,
 });
 
 pub struct Delay;

@@ -30,6 +30,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     options: crate::options::schema::<ExitOptions>(),
     example: "- id: done\n  type: exit\n  options:\n    output:\n      verdict: \"{{ decide.verdict }}\"\n",
     side_effects: false,
+    inline: true,
 });
 
 pub struct Exit;

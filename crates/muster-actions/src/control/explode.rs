@@ -29,6 +29,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     options: crate::options::schema::<ExplodeOptions>(),
     example: "- id: each_ip\n  type: explode\n  options:\n    items: \"{{ extract.ipv4 }}\"\n",
     side_effects: false,
+    inline: true,
 });
 
 pub struct Explode;

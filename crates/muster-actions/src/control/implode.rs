@@ -49,6 +49,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     options: crate::options::schema::<ImplodeOptions>(),
     example: "- id: all_verdicts\n  type: implode\n  options:\n    item: \"{{ reputation.body.score }}\"\n    timeout: 10m\n",
     side_effects: false,
+    inline: false,
 });
 
 pub struct Implode;

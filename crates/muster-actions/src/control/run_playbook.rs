@@ -37,6 +37,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     options: crate::options::schema::<RunPlaybookOptions>(),
     example: "- id: enrich\n  type: run_playbook\n  options:\n    playbook: enrich_ip\n    inputs:\n      ip: \"{{ normalize.source_ip }}\"\n",
     side_effects: false,
+    inline: false,
 });
 
 pub struct RunPlaybook;

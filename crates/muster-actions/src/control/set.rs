@@ -23,6 +23,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     }),
     example: "- id: normalize\n  type: set\n  options:\n    source_ip: \"{{ alert.body.src_ip or alert.body.sourceAddress }}\"\n    failures: \"{{ alert.body.count | int }}\"\n",
     side_effects: false,
+    inline: true,
 });
 
 pub struct Set;

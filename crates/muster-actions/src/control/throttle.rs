@@ -34,6 +34,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     options: crate::options::schema::<ThrottleOptions>(),
     example: "- id: pace_tickets\n  type: throttle\n  options:\n    key: \"{{ normalize.user }}\"\n    rate: 5/1m\n",
     side_effects: false,
+    inline: false,
 });
 
 pub struct Throttle;

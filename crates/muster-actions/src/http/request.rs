@@ -67,6 +67,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     options: crate::options::schema::<HttpRequestOptions>(),
     example: "- id: reputation\n  type: http_request\n  options:\n    url: https://api.abuseipdb.com/api/v2/check\n    query: { ipAddress: \"{{ normalize.source_ip }}\" }\n    headers: { Key: \"{{ credentials.abuseipdb }}\" }\n  retry: { attempts: 3 }\n",
     side_effects: true,
+    inline: false,
 });
 
 pub struct HttpRequest;
@@ -77,6 +78,16 @@ const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OP
 impl Action for HttpRequest {
     fn spec(&self) -> &ActionSpec {
         &SPEC
+    }
+
+    /// GET, HEAD and OPTIONS are safe methods: they may run before their task is durable.
+    /// Any other method, or one chosen by an expression, may change something.
+    fn side_effects(&self, def: &ActionDef) -> bool {
+        match def.options.get("method") {
+            None => false,
+            Some(Value::String(method)) => !matches!(method.to_uppercase().as_str(), "GET" | "HEAD" | "OPTIONS"),
+            Some(_) => true,
+        }
     }
 
     fn check(&self, def: &ActionDef) -> Vec<OptionProblem> {

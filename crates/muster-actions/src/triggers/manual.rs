@@ -29,6 +29,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     options: crate::options::schema::<ManualOptions>(),
     example: "- id: start\n  type: manual\n",
     side_effects: false,
+    inline: false,
 });
 
 pub struct Manual;

@@ -34,6 +34,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     options: crate::options::schema::<ScheduleOptions>(),
     example: "- id: every_morning\n  type: schedule\n  options:\n    cron: \"0 7 * * MON-FRI\"\n    timezone: Europe/Paris\n",
     side_effects: false,
+    inline: false,
 });
 
 pub struct Schedule;

@@ -91,6 +91,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     options: crate::options::schema::<WebhookOptions>(),
     example: "- id: alert\n  type: webhook\n  options:\n    path: vpn-bruteforce\n    secret: s3cret\n",
     side_effects: false,
+    inline: false,
 });
 
 pub struct Webhook;
