@@ -21,7 +21,7 @@ use crate::compiled::{CompiledAction, CompiledPlaybook};
 use crate::context::Services;
 use crate::error::EngineError;
 use crate::execute::{Gate, HeldTasks, Job};
-use crate::follow::{Emitted, follow};
+use crate::follow::{Emitted, Reach, follow};
 use crate::playbooks::{Current, HookRoute, PlaybookCache};
 use crate::registry::Registry;
 use crate::watch::{RunResult, Watchers};
@@ -295,17 +295,19 @@ impl Engine {
 
     /// Starts a run; returns once the run, its trigger event and first tasks are durable.
     pub async fn trigger(&self, request: TriggerRequest) -> Result<RunId, EngineError> {
-        self.start_run(request, false).await.map(|(run, _)| run)
+        self.start_run(request, Reach::Quick).await.map(|(run, _)| run)
     }
 
     /// Starts a run and waits (up to `timeout`) for its `exit` output or its end. Returns the
-    /// run id and, unless the wait timed out, the result.
+    /// run id and, unless the wait timed out, the result. Since the caller waits anyway, steps
+    /// without side effects (HTTP GETs included) run before the run's first write, so a
+    /// read-only playbook answers after a single commit.
     pub async fn trigger_and_wait(
         &self,
         request: TriggerRequest,
         timeout: Duration,
     ) -> Result<(RunId, Option<RunResult>), EngineError> {
-        let (run, receiver) = self.start_run(request, true).await?;
+        let (run, receiver) = self.start_run(request, Reach::NoSideEffects).await?;
         let receiver = receiver.expect("a watched start returns a receiver");
         Ok((run, self.wait_on(run, receiver, timeout).await))
     }
@@ -313,8 +315,10 @@ impl Engine {
     async fn start_run(
         &self,
         request: TriggerRequest,
-        watch: bool,
+        reach: Reach,
     ) -> Result<(RunId, Option<tokio::sync::oneshot::Receiver<RunResult>>), EngineError> {
+        // A caller that waits for the result (and only such a caller) runs more inline.
+        let watch = reach == Reach::NoSideEffects;
         let current = self
             .inner
             .playbooks
@@ -349,6 +353,7 @@ impl Engine {
                 None,
                 once_key,
                 None,
+                reach,
             )
             .await;
         let run = start.run.id;
@@ -405,6 +410,7 @@ impl Engine {
         parent: Option<(RunId, TaskId)>,
         once_key: Option<(String, String)>,
         schedule_next: Option<muster_store::ScheduleAdvance>,
+        reach: Reach,
     ) -> (StartRun, Vec<Job>, Option<Value>) {
         let now = now_millis();
         let run = RunId::new();
@@ -423,7 +429,7 @@ impl Engine {
             port: "out".into(),
             node,
         }];
-        let followers = follow(&self.inner, compiled, run, emitted, now).await;
+        let followers = follow(&self.inner, compiled, run, emitted, reach, now).await;
         let start = StartRun {
             run: NewRun {
                 id: run,

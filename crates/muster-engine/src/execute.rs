@@ -24,7 +24,7 @@ use crate::action::{ActionError, Outcome, Wait};
 use crate::compiled::{CompiledAction, CompiledPlaybook};
 use crate::context::{ActionContext, TaskInfo};
 use crate::engine::Inner;
-use crate::follow::{Emitted, follow};
+use crate::follow::{Emitted, Reach, follow};
 use crate::retry::retry_delay;
 use muster_model::link::ERROR_PORT;
 
@@ -274,7 +274,7 @@ async fn resolve(
                     node,
                 });
             }
-            let followers = follow(inner, &job.playbook, job.task.run_id, emitted, now).await;
+            let followers = follow(inner, &job.playbook, job.task.run_id, emitted, Reach::Quick, now).await;
             events.extend(followers.events);
             jobs = followers.jobs;
             run_output = followers.run_output.or(outcome.run_output);
@@ -366,7 +366,7 @@ async fn failure(
             port: ERROR_PORT.to_string(),
             node,
         }];
-        let followers = follow(inner, &job.playbook, job.task.run_id, emitted, now).await;
+        let followers = follow(inner, &job.playbook, job.task.run_id, emitted, Reach::Quick, now).await;
         jobs.extend(followers.jobs);
         let mut events = vec![event];
         events.extend(followers.events);
@@ -447,6 +447,7 @@ async fn park(
                     Some((job.task.run_id, job.task.id)),
                     None,
                     None,
+                    Reach::Quick,
                 )
                 .await;
             let reason = format!("waiting for playbook `{playbook}` (run {})", start.run.id);

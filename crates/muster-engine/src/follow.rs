@@ -45,8 +45,24 @@ pub(crate) struct Emitted<'a> {
     pub node: Arc<ContextNode>,
 }
 
-fn inlinable(playbook: &CompiledPlaybook, action: &CompiledAction) -> bool {
-    action.implementation.spec().inline && action.limit.is_none() && playbook.limit.is_none()
+/// How much may run inline.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Quick computations only (`ActionSpec::inline`).
+    Quick,
+    /// Also actions with I/O but without side effects (an HTTP GET): for runs whose caller
+    /// waits for the result anyway, so that a read-only playbook answers after one write.
+    /// If the process dies before that write, nothing was acknowledged: the caller has no
+    /// answer and sends again.
+    NoSideEffects,
+}
+
+fn inlinable(playbook: &CompiledPlaybook, action: &CompiledAction, reach: Reach) -> bool {
+    let eligible = match reach {
+        Reach::Quick => action.implementation.spec().inline,
+        Reach::NoSideEffects => action.implementation.spec().inline || !action.side_effects,
+    };
+    eligible && action.limit.is_none() && playbook.limit.is_none()
 }
 
 /// Whether an inline outcome can be recorded as is (anything else becomes a task).
@@ -60,6 +76,7 @@ pub(crate) async fn follow(
     playbook: &Arc<CompiledPlaybook>,
     run: RunId,
     emitted: Vec<Emitted<'_>>,
+    reach: Reach,
     now: i64,
 ) -> Followers {
     let mut followers = Followers::default();
@@ -71,7 +88,7 @@ pub(crate) async fn follow(
     }
     let mut budget = INLINE_BUDGET;
     while let Some((action, input)) = queue.pop_front() {
-        if budget > 0 && inlinable(playbook, action) {
+        if budget > 0 && inlinable(playbook, action, reach) {
             budget -= 1;
             let task = TaskInfo {
                 id: TaskId::new(),

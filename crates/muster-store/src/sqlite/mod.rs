@@ -161,7 +161,7 @@ impl SqliteStore {
     fn write<R, F>(&self, work: F) -> CommitTicket<R>
     where
         R: Send + 'static,
-        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+        F: Fn(&Connection) -> Result<R> + Send + 'static,
     {
         self.inner.writer.submit(work)
     }

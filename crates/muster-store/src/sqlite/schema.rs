@@ -77,7 +77,6 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX tasks_due ON tasks (run_at) WHERE status IN ('ready', 'waiting');
     CREATE INDEX tasks_leased ON tasks (lease_until) WHERE status = 'claimed';
-    CREATE INDEX tasks_by_owner ON tasks (lease_owner) WHERE status = 'claimed';
     CREATE INDEX tasks_by_run ON tasks (run_id);
     CREATE TABLE groups (
         key        TEXT PRIMARY KEY,

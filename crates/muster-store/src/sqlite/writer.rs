@@ -1,9 +1,11 @@
 //! The single writer thread: applies write jobs in submission order and commits them in
 //! groups, so that throughput does not hinge on one fsync per event.
 //!
-//! Each job runs inside its own savepoint, so a job that fails (a lost claim, a conflict)
-//! leaves no trace while the other jobs of the same group commit. Results are delivered only
-//! after the group's COMMIT returned: a caller told "done" can rely on it surviving a crash.
+//! A job that fails (a lost claim, a conflict) must leave no trace while the other jobs of its
+//! group commit. Savepoints give that, but each one costs page copies into the sub-journal;
+//! since failures are rare, a group first runs without them, and only when some job failed is
+//! it rolled back and run again with a savepoint per job. Results are delivered only after the
+//! group's COMMIT returned: a caller told "done" can rely on it surviving a crash.
 
 use std::thread::JoinHandle;
 
@@ -18,7 +20,8 @@ const MAX_GROUP: usize = 512;
 
 /// One write, type-erased for the queue.
 trait Job: Send {
-    fn apply(&mut self, conn: &Connection);
+    /// Applies the job; returns whether it succeeded.
+    fn apply(&mut self, conn: &Connection, isolated: bool) -> bool;
     fn finish(self: Box<Self>, commit: &Result<()>);
 }
 
@@ -31,12 +34,18 @@ struct TypedJob<R, F> {
 impl<R, F> Job for TypedJob<R, F>
 where
     R: Send,
-    F: FnOnce(&Connection) -> Result<R> + Send,
+    F: Fn(&Connection) -> Result<R> + Send,
 {
-    fn apply(&mut self, conn: &Connection) {
-        if let Some(work) = self.work.take() {
-            self.outcome = Some(in_savepoint(conn, work));
-        }
+    fn apply(&mut self, conn: &Connection, isolated: bool) -> bool {
+        let Some(work) = &self.work else { return false };
+        let outcome = if isolated {
+            in_savepoint(conn, work)
+        } else {
+            work(conn)
+        };
+        let ok = outcome.is_ok();
+        self.outcome = Some(outcome);
+        ok
     }
 
     fn finish(self: Box<Self>, commit: &Result<()>) {
@@ -51,7 +60,7 @@ where
 }
 
 /// Runs `work` so that its writes vanish if it fails, without aborting the group.
-fn in_savepoint<R>(conn: &Connection, work: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+fn in_savepoint<R>(conn: &Connection, work: impl Fn(&Connection) -> Result<R>) -> Result<R> {
     conn.prepare_cached("SAVEPOINT job")?.execute([])?;
     let outcome = work(conn);
     match &outcome {
@@ -93,7 +102,7 @@ impl Writer {
     pub fn submit<R, F>(&self, work: F) -> CommitTicket<R>
     where
         R: Send + 'static,
-        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+        F: Fn(&Connection) -> Result<R> + Send + 'static,
     {
         let (reply, ticket) = CommitTicket::channel();
         let job = TypedJob {
@@ -151,8 +160,18 @@ fn run(conn: Connection, mut receiver: mpsc::UnboundedReceiver<Message>) {
 
 fn commit_group(conn: &Connection, group: &mut [Box<dyn Job>]) -> Result<()> {
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let mut all_ok = true;
     for job in group.iter_mut() {
-        job.apply(conn);
+        all_ok &= job.apply(conn, false);
+    }
+    if !all_ok {
+        // Undo everything, including what a failed job half-wrote, and run the group again
+        // with each job in a savepoint of its own.
+        conn.execute_batch("ROLLBACK")?;
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        for job in group.iter_mut() {
+            job.apply(conn, true);
+        }
     }
     match conn
         .prepare_cached("COMMIT")
