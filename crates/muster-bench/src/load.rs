@@ -16,8 +16,8 @@ pub struct LoadResult {
     pub completed: u64,
     pub failed: u64,
     pub elapsed: Duration,
-    /// Latencies of completed requests, in microseconds, sorted.
-    pub latencies_us: Vec<u64>,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
     pub first_failure: Option<String>,
 }
 
@@ -25,14 +25,24 @@ impl LoadResult {
     pub fn per_second(&self) -> f64 {
         self.completed as f64 / self.elapsed.as_secs_f64()
     }
+}
 
-    pub fn percentile_ms(&self, p: f64) -> f64 {
-        if self.latencies_us.is_empty() {
-            return f64::NAN;
-        }
-        let rank = ((p / 100.0) * (self.latencies_us.len() - 1) as f64).round() as usize;
-        self.latencies_us[rank] as f64 / 1000.0
+/// The `p`th percentile of sorted latencies in microseconds, in milliseconds.
+fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return f64::NAN;
     }
+    let rank = ((p / 100.0) * (sorted_us.len() - 1) as f64).round() as usize;
+    sorted_us[rank] as f64 / 1000.0
+}
+
+/// Per-connection tallies of the built-in generator.
+#[derive(Default)]
+struct Tally {
+    completed: u64,
+    failed: u64,
+    latencies_us: Vec<u64>,
+    first_failure: Option<String>,
 }
 
 /// Sends POST `path` with `body` over `concurrency` connections for `duration`.
@@ -53,24 +63,30 @@ pub async fn run(
             worker(address, path, body, deadline).await
         }));
     }
-    let mut result = LoadResult::default();
+    let mut total = Tally::default();
     for worker in workers {
         if let Ok(part) = worker.await {
-            result.completed += part.completed;
-            result.failed += part.failed;
-            result.latencies_us.extend(part.latencies_us);
-            if result.first_failure.is_none() {
-                result.first_failure = part.first_failure;
+            total.completed += part.completed;
+            total.failed += part.failed;
+            total.latencies_us.extend(part.latencies_us);
+            if total.first_failure.is_none() {
+                total.first_failure = part.first_failure;
             }
         }
     }
-    result.elapsed = started.elapsed();
-    result.latencies_us.sort_unstable();
-    result
+    total.latencies_us.sort_unstable();
+    LoadResult {
+        completed: total.completed,
+        failed: total.failed,
+        elapsed: started.elapsed(),
+        p50_ms: percentile_ms(&total.latencies_us, 50.0),
+        p99_ms: percentile_ms(&total.latencies_us, 99.0),
+        first_failure: total.first_failure,
+    }
 }
 
-async fn worker(address: SocketAddr, path: String, body: Bytes, deadline: Instant) -> LoadResult {
-    let mut result = LoadResult::default();
+async fn worker(address: SocketAddr, path: String, body: Bytes, deadline: Instant) -> Tally {
+    let mut result = Tally::default();
     let mut sender = None;
     while Instant::now() < deadline {
         if sender.is_none() {

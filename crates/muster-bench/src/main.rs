@@ -8,6 +8,7 @@
 mod load;
 mod mock;
 mod server;
+mod wrk;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,6 +34,9 @@ struct Args {
     /// SQLite durability: `full` (fsync per commit group) or `normal`.
     #[arg(long, default_value = "full")]
     synchronous: String,
+    /// The load generator: `wrk` (default when installed) or `builtin`.
+    #[arg(long)]
+    driver: Option<String>,
 }
 
 const ALERT: &str =
@@ -106,38 +110,69 @@ fn main() -> Result<()> {
     runtime.block_on(run(args, muster))
 }
 
+/// Sends load at one concurrency level for `duration`.
+async fn drive(
+    wrk: Option<&std::path::Path>,
+    address: std::net::SocketAddr,
+    level: usize,
+    duration: Duration,
+) -> Result<load::LoadResult> {
+    match wrk {
+        Some(wrk) => {
+            let wrk = wrk.to_path_buf();
+            tokio::task::spawn_blocking(move || {
+                wrk::run(&wrk, address, "/hooks/alert", ALERT, level, duration)
+            })
+            .await?
+        }
+        None => Ok(load::run(address, "/hooks/alert", ALERT, level, duration).await),
+    }
+}
+
 async fn run(args: Args, muster: PathBuf) -> Result<()> {
+    let wrk = match args.driver.as_deref() {
+        None => wrk::find(),
+        Some("wrk") => Some(wrk::find().context("--driver wrk: wrk is not on the PATH")?),
+        Some("builtin") => None,
+        Some(other) => bail!("unknown --driver {other} (use wrk or builtin)"),
+    };
     let (mock, mock_stats) = mock::start()?;
     let server = server::Server::start(&muster, &args.synchronous).await?;
     server.import(&playbook(mock)).await?;
     println!(
-        "workload: webhook -> set -> condition -> http_request (mock) -> exit; synchronous={}; {}s per level after {}s warm-up",
-        args.synchronous, args.seconds, args.warmup
+        "workload: webhook -> set -> condition -> http_request (mock) -> exit; synchronous={}; load from {}; {}s per level after {}s warm-up",
+        args.synchronous,
+        if wrk.is_some() {
+            "wrk"
+        } else {
+            "the built-in generator"
+        },
+        args.seconds,
+        args.warmup
     );
     println!(
-        "{:>5} {:>10} {:>9} {:>9} {:>8} {:>12}",
-        "conc", "runs/s", "p50 ms", "p99 ms", "failed", "peak RSS MB"
+        "{:>5} {:>10} {:>9} {:>9} {:>8} {:>12} {:>11} {:>10}",
+        "conc", "runs/s", "p50 ms", "p99 ms", "failed", "peak RSS MB", "server CPU", "bench CPU"
     );
     let mut answered = 0;
     for &level in &args.levels {
-        let warm = load::run(
+        let warm = drive(
+            wrk.as_deref(),
             server.address,
-            "/hooks/alert",
-            ALERT,
             level,
             Duration::from_secs(args.warmup),
         )
-        .await;
+        .await?;
         server.reset_peak_rss();
-        let (server_cpu, bench_cpu) = (server.cpu_seconds(), server::cpu_seconds("/proc/self/stat"));
-        let result = load::run(
+        let (server_cpu, bench_cpu) =
+            (server.cpu_seconds(), server::cpu_seconds("/proc/self/stat"));
+        let result = drive(
+            wrk.as_deref(),
             server.address,
-            "/hooks/alert",
-            ALERT,
             level,
             Duration::from_secs(args.seconds),
         )
-        .await;
+        .await?;
         let elapsed = result.elapsed.as_secs_f64();
         let server_cpu = (server.cpu_seconds() - server_cpu) / elapsed * 100.0;
         let bench_cpu = (server::cpu_seconds("/proc/self/stat") - bench_cpu) / elapsed * 100.0;
@@ -146,8 +181,8 @@ async fn run(args: Args, muster: PathBuf) -> Result<()> {
             "{:>5} {:>10.0} {:>9.2} {:>9.2} {:>8} {:>12.1} {:>10.0}% {:>9.0}%",
             level,
             result.per_second(),
-            result.percentile_ms(50.0),
-            result.percentile_ms(99.0),
+            result.p50_ms,
+            result.p99_ms,
             result.failed + warm.failed,
             server.peak_rss_mb().unwrap_or(f64::NAN),
             server_cpu,

@@ -295,7 +295,9 @@ impl Engine {
 
     /// Starts a run; returns once the run, its trigger event and first tasks are durable.
     pub async fn trigger(&self, request: TriggerRequest) -> Result<RunId, EngineError> {
-        self.start_run(request, Reach::Quick).await.map(|(run, _)| run)
+        self.start_run(request, Reach::Quick)
+            .await
+            .map(|(run, _)| run)
     }
 
     /// Starts a run and waits (up to `timeout`) for its `exit` output or its end. Returns the

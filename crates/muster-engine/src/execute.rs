@@ -274,7 +274,15 @@ async fn resolve(
                     node,
                 });
             }
-            let followers = follow(inner, &job.playbook, job.task.run_id, emitted, Reach::Quick, now).await;
+            let followers = follow(
+                inner,
+                &job.playbook,
+                job.task.run_id,
+                emitted,
+                Reach::Quick,
+                now,
+            )
+            .await;
             events.extend(followers.events);
             jobs = followers.jobs;
             run_output = followers.run_output.or(outcome.run_output);
@@ -366,7 +374,15 @@ async fn failure(
             port: ERROR_PORT.to_string(),
             node,
         }];
-        let followers = follow(inner, &job.playbook, job.task.run_id, emitted, Reach::Quick, now).await;
+        let followers = follow(
+            inner,
+            &job.playbook,
+            job.task.run_id,
+            emitted,
+            Reach::Quick,
+            now,
+        )
+        .await;
         jobs.extend(followers.jobs);
         let mut events = vec![event];
         events.extend(followers.events);

@@ -11,8 +11,8 @@ use serde_json::json;
 
 use crate::compiled::CompiledPlaybook;
 use crate::engine::Engine;
-use crate::follow::Reach;
 use crate::error::EngineError;
+use crate::follow::Reach;
 
 /// The longest sleep between looks at the schedule table.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
@@ -112,7 +112,15 @@ async fn fire(engine: &Engine, schedule: &ScheduleRecord) {
         next_at: next,
     };
     let (start, jobs, run_output) = engine
-        .prepare_run(&compiled, trigger.id(), output, None, None, Some(advance), Reach::Quick)
+        .prepare_run(
+            &compiled,
+            trigger.id(),
+            output,
+            None,
+            None,
+            Some(advance),
+            Reach::Quick,
+        )
         .await;
     let start_run_id = start.run.id;
     let ticket = crate::execute::share(engine.store().start_run(start));

@@ -85,7 +85,9 @@ impl Action for HttpRequest {
     fn side_effects(&self, def: &ActionDef) -> bool {
         match def.options.get("method") {
             None => false,
-            Some(Value::String(method)) => !matches!(method.to_uppercase().as_str(), "GET" | "HEAD" | "OPTIONS"),
+            Some(Value::String(method)) => {
+                !matches!(method.to_uppercase().as_str(), "GET" | "HEAD" | "OPTIONS")
+            }
             Some(_) => true,
         }
     }

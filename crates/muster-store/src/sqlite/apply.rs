@@ -69,39 +69,72 @@ fn start_run_into(conn: &Connection, start: &StartRun, effects: &mut Effects) ->
         Some((r, t)) => (Some(r.to_string()), Some(t.to_string())),
         None => (None, None),
     };
+    let capped = 1 + start.events.len() as u64 > start.max_events;
+    // The run's row is written once with its final counters; a run whose steps all ran
+    // inline (no tasks) is finished at once, unless it has a parent to wake.
+    let pending = if capped { 0 } else { start.tasks.len() as i64 };
+    let waiting = if capped {
+        0
+    } else {
+        start
+            .tasks
+            .iter()
+            .filter(|t| matches!(t.state, NewTaskState::Waiting { .. }))
+            .count() as i64
+    };
+    let events = if capped {
+        1
+    } else {
+        1 + start.events.len() as i64
+    };
+    let finished_now = !capped && pending == 0 && run.parent.is_none();
+    let (status, reason) = if finished_now {
+        (RunStatus::Succeeded, None)
+    } else if pending > 0 && waiting == pending {
+        let reason = start.tasks.iter().find_map(|t| match &t.state {
+            NewTaskState::Waiting { reason, .. } => Some(reason.as_str()),
+            _ => None,
+        });
+        (RunStatus::Waiting, reason)
+    } else {
+        (RunStatus::Running, None)
+    };
+    let output = if capped {
+        None
+    } else {
+        start.run_output.as_deref()
+    };
     conn.prepare_cached(
-        "INSERT INTO runs (id, playbook, version, status, trigger_action, parent_run, parent_task,
-                           pending, waiting, events, created_at, updated_at)
-         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, 0, 0, 0, ?7, ?7)",
+        "INSERT INTO runs (id, playbook, version, status, reason, trigger_action, parent_run, parent_task,
+                           output, pending, waiting, events, created_at, updated_at, finished_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)",
     )?
     .execute(params![
         run.id.to_string(),
         run.playbook,
         run.version,
+        status.as_str(),
+        reason,
         run.trigger_action,
         parent_run,
         parent_task,
-        now
+        output,
+        pending,
+        waiting,
+        events,
+        now,
+        finished_now.then_some(now),
     ])?;
     insert_event(conn, run.id, &start.trigger, None, now)?;
-    if 1 + start.events.len() as u64 > start.max_events {
-        // Record the trigger, then fail: steps after it would pass the run's event cap.
-        conn.prepare_cached("UPDATE runs SET events = 1 WHERE id = ?1")?
-            .execute([run.id.to_string()])?;
+    if capped {
+        // The trigger is recorded; the steps after it would pass the run's event cap.
         let error = cap_error(&start.run.trigger_action, start.max_events);
         return fail_run(conn, run.id, &error, now, effects);
     }
     for event in &start.events {
         insert_event(conn, run.id, event, event.task, now)?;
     }
-    if let Some(output) = &start.run_output {
-        conn.prepare_cached("UPDATE runs SET output = ?2 WHERE id = ?1")?
-            .execute(params![run.id.to_string(), output])?;
-    }
-    let mut delta = RunDelta {
-        events: 1 + start.events.len() as i64,
-        ..RunDelta::default()
-    };
+    let mut ignored = RunDelta::default();
     for task in &start.tasks {
         insert_task(
             conn,
@@ -110,10 +143,27 @@ fn start_run_into(conn: &Connection, start: &StartRun, effects: &mut Effects) ->
             run.version,
             task,
             now,
-            &mut delta,
+            &mut ignored,
         )?;
     }
-    apply_delta(conn, run.id, delta, Reason::Keep, now, effects)?;
+    if finished_now {
+        effects.finished.push(crate::writes::FinishedRun {
+            id: run.id,
+            status: RunStatus::Succeeded,
+            output: output.map(serde_json::from_str).transpose()?,
+            reason: None,
+        });
+    } else if pending == 0 {
+        // A child run that ended at once: finishing it wakes its parent.
+        apply_delta(
+            conn,
+            run.id,
+            RunDelta::default(),
+            Reason::Keep,
+            now,
+            effects,
+        )?;
+    }
     note_new_tasks(&start.tasks, effects);
     Ok(())
 }

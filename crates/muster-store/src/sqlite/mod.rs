@@ -6,6 +6,7 @@
 //! process opens the store, instead of waiting for their leases to expire.
 
 mod apply;
+mod checkpoint;
 mod playbooks;
 mod read;
 mod schema;
@@ -68,6 +69,7 @@ pub struct SqliteStore {
 
 struct Inner {
     writer: Writer,
+    _checkpointer: checkpoint::Checkpointer,
     readers: Mutex<Vec<Connection>>,
     reader_slots: Semaphore,
     path: PathBuf,
@@ -112,9 +114,11 @@ impl SqliteStore {
             .map(|_| open_connection(&path, &options, true))
             .collect::<Result<Vec<_>>>()?;
         let writer = Writer::start(conn)?;
+        let checkpointer = checkpoint::Checkpointer::start(&path)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 writer,
+                _checkpointer: checkpointer,
                 reader_slots: Semaphore::new(readers.len()),
                 readers: Mutex::new(readers),
                 path,
@@ -184,6 +188,11 @@ fn open_connection(path: &Path, options: &SqliteOptions, read_only: bool) -> Res
             Synchronous::Normal => "NORMAL",
         };
         conn.pragma_update(None, "synchronous", sync)?;
+        conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            checkpoint::WRITER_AUTOCHECKPOINT_PAGES,
+        )?;
     }
     conn.pragma_update(None, "cache_size", -i64::from(options.cache_kib))?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;

@@ -148,7 +148,10 @@ fn run(conn: Connection, mut receiver: mpsc::UnboundedReceiver<Message>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let commit = commit_group(&conn, &mut group);
+        metrics::histogram!("muster_store_commit_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("muster_store_commit_jobs").record(group.len() as f64);
         if let Err(err) = &commit {
             tracing::error!(error = %err, jobs = group.len(), "group commit failed");
         }
