@@ -71,6 +71,30 @@ pub struct TriggerRequest {
     pub even_if_disabled: bool,
 }
 
+/// How a run starts: its trigger event and where it comes from.
+pub(crate) struct RunStart<'a> {
+    pub trigger: &'a str,
+    pub output: Value,
+    /// For child runs: the parent run and the task waiting for this one.
+    pub parent: Option<(RunId, TaskId)>,
+    pub once_key: Option<(String, String)>,
+    pub schedule_next: Option<muster_store::ScheduleAdvance>,
+    pub reach: Reach,
+}
+
+impl Default for RunStart<'_> {
+    fn default() -> Self {
+        Self {
+            trigger: "",
+            output: Value::Null,
+            parent: None,
+            once_key: None,
+            schedule_next: None,
+            reach: Reach::Quick,
+        }
+    }
+}
+
 /// A playbook that was validated and stored.
 #[derive(Clone)]
 pub struct Installed {
@@ -350,12 +374,13 @@ impl Engine {
         let (start, jobs, run_output) = self
             .prepare_run(
                 &compiled,
-                trigger.id(),
-                request.output,
-                None,
-                once_key,
-                None,
-                reach,
+                RunStart {
+                    trigger: trigger.id(),
+                    output: request.output,
+                    once_key,
+                    reach,
+                    ..RunStart::default()
+                },
             )
             .await;
         let run = start.run.id;
@@ -407,13 +432,16 @@ impl Engine {
     pub(crate) async fn prepare_run(
         &self,
         compiled: &Arc<CompiledPlaybook>,
-        trigger: &str,
-        output: Value,
-        parent: Option<(RunId, TaskId)>,
-        once_key: Option<(String, String)>,
-        schedule_next: Option<muster_store::ScheduleAdvance>,
-        reach: Reach,
+        start: RunStart<'_>,
     ) -> (StartRun, Vec<Job>, Option<Value>) {
+        let RunStart {
+            trigger,
+            output,
+            parent,
+            once_key,
+            schedule_next,
+            reach,
+        } = start;
         let now = now_millis();
         let run = RunId::new();
         let event = EventId::new();

@@ -23,7 +23,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use crate::action::{ActionError, Outcome, Wait};
 use crate::compiled::{CompiledAction, CompiledPlaybook};
 use crate::context::{ActionContext, TaskInfo};
-use crate::engine::Inner;
+use crate::engine::{Inner, RunStart};
 use crate::follow::{Emitted, Reach, follow};
 use crate::retry::retry_delay;
 use muster_model::link::ERROR_PORT;
@@ -458,12 +458,12 @@ async fn park(
             let (start, jobs, _) = engine
                 .prepare_run(
                     &child,
-                    trigger.id(),
-                    inputs,
-                    Some((job.task.run_id, job.task.id)),
-                    None,
-                    None,
-                    Reach::Quick,
+                    RunStart {
+                        trigger: trigger.id(),
+                        output: inputs,
+                        parent: Some((job.task.run_id, job.task.id)),
+                        ..RunStart::default()
+                    },
                 )
                 .await;
             let reason = format!("waiting for playbook `{playbook}` (run {})", start.run.id);

@@ -114,12 +114,12 @@ async fn fire(engine: &Engine, schedule: &ScheduleRecord) {
     let (start, jobs, run_output) = engine
         .prepare_run(
             &compiled,
-            trigger.id(),
-            output,
-            None,
-            None,
-            Some(advance),
-            Reach::Quick,
+            RunStart {
+                trigger: trigger.id(),
+                output,
+                schedule_next: Some(advance),
+                ..RunStart::default()
+            },
         )
         .await;
     let start_run_id = start.run.id;
