@@ -10,9 +10,8 @@ use muster_store::{ScheduleAdvance, ScheduleRecord, StoreError, now_millis};
 use serde_json::json;
 
 use crate::compiled::CompiledPlaybook;
-use crate::engine::Engine;
+use crate::engine::{Engine, RunStart};
 use crate::error::EngineError;
-use crate::follow::Reach;
 
 /// The longest sleep between looks at the schedule table.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
