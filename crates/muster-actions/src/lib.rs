@@ -5,6 +5,7 @@
 
 mod control;
 pub mod http;
+mod intel;
 mod options;
 pub mod triggers;
 
@@ -26,7 +27,10 @@ pub fn registry() -> Registry {
         .register(control::throttle::Throttle)
         .register(control::run_playbook::RunPlaybook)
         .register(control::exit::Exit)
-        .register(http::request::HttpRequest);
+        .register(http::request::HttpRequest)
+        .register(intel::extract_iocs::ExtractIocs)
+        .register(intel::parse_email::ParseEmail)
+        .register(intel::normalize::Normalize);
     registry
 }
 
