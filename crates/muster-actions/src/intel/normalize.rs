@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct NormalizeOptions {
-    /// A built-in profile: suricata_eve, zeek_notice, wazuh_alert, crowdstrike_detection, …
+    /// A built-in profile: suricata_eve_alert, zeek_notice, wazuh_alert, okta_system_log, …
     /// (`muster intel normalize --list` prints them).
     #[serde(default)]
     profile: Option<String>,
@@ -44,7 +44,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     trigger: false,
     ports: &[],
     options: crate::options::schema::<NormalizeOptions>(),
-    example: "- id: normalized\n  type: normalize\n  options:\n    profile: suricata_eve\n    input: \"{{ alert.body }}\"\n",
+    example: "- id: normalized\n  type: normalize\n  options:\n    profile: suricata_eve_alert\n    input: \"{{ alert.body }}\"\n",
     side_effects: false,
     inline: true,
 });
@@ -82,7 +82,7 @@ impl Action for Normalize {
             problems.push(OptionProblem {
                 path: String::new(),
                 message: "normalize needs exactly one of `profile` and `mapping`".into(),
-                hint: Some("for example `profile: suricata_eve`".into()),
+                hint: Some("for example `profile: suricata_eve_alert`".into()),
             });
         }
         if let Some(Value::String(name)) = def.options.get("profile")
