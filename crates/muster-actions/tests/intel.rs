@@ -36,13 +36,25 @@ links: [start -> found]
     let (run, events) = t.run("indicators", json!({ "report": report })).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.reason);
     let found = outputs_of(&events, "found")[0];
-    assert_eq!(found["iocs"]["url"], json!(["https://evil.example.net/gate.php"]));
+    assert_eq!(
+        found["iocs"]["url"],
+        json!(["https://evil.example.net/gate.php"])
+    );
     assert_eq!(found["iocs"]["ipv4"], json!(["185.220.101.4"]));
-    assert_eq!(found["iocs"]["md5"], json!(["44d88612fea8a8f36de82e1278abb02f"]));
+    assert_eq!(
+        found["iocs"]["md5"],
+        json!(["44d88612fea8a8f36de82e1278abb02f"])
+    );
     assert_eq!(found["iocs"]["cve"], json!(["CVE-2021-44228"]));
-    let domains = found["iocs"]["domain"].as_array().cloned().unwrap_or_default();
+    let domains = found["iocs"]["domain"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert!(domains.contains(&json!("evil.example.net")), "{domains:?}");
-    assert!(!domains.contains(&json!("docs.example.com")), "allow-listed: {domains:?}");
+    assert!(
+        !domains.contains(&json!("docs.example.com")),
+        "allow-listed: {domains:?}"
+    );
 }
 
 #[tokio::test]
@@ -71,7 +83,11 @@ links: [reported -> email, email -> verdict]
     let (run, events) = t.run("phish_triage", json!({ "raw": raw })).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.reason);
     let report = outputs_of(&events, "email")[0];
-    assert!(report["from"].is_object() || report["from"].is_array(), "{}", report["from"]);
+    assert!(
+        report["from"].is_object() || report["from"].is_array(),
+        "{}",
+        report["from"]
+    );
     assert!(report["attachments"].is_array());
     let expected = muster_intel::email::parse(raw.as_bytes());
     assert_eq!(run.output.unwrap()["subject"], json!(expected.subject));
@@ -94,13 +110,21 @@ links: [alert -> normalized]
 "#,
     )
     .await;
-    let eve: Value = serde_json::from_str(&fixture("alerts/suricata_eve_alert/et_scan_ssh.json")).unwrap();
+    let eve: Value =
+        serde_json::from_str(&fixture("alerts/suricata_eve_alert/et_scan_ssh.json")).unwrap();
     let (run, events) = t.run("normalise_ids", eve.clone()).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.reason);
     let result = outputs_of(&events, "normalized")[0];
     assert_eq!(result["event"]["class_uid"], json!(2004));
-    assert_eq!(result["event"]["evidences"][0]["src_endpoint"]["ip"], eve["src_ip"]);
-    assert_eq!(result["findings"], json!([]), "the profile's output is valid OCSF");
+    assert_eq!(
+        result["event"]["evidences"][0]["src_endpoint"]["ip"],
+        eve["src_ip"]
+    );
+    assert_eq!(
+        result["findings"],
+        json!([]),
+        "the profile's output is valid OCSF"
+    );
 }
 
 #[tokio::test]
@@ -122,9 +146,17 @@ links: [start -> normalized]
 "#,
     )
     .await;
-    let (run, events) = t.run("inline_mapping", json!({"remote-ip-address": "198.51.100.4"})).await;
+    let (run, events) = t
+        .run(
+            "inline_mapping",
+            json!({"remote-ip-address": "198.51.100.4"}),
+        )
+        .await;
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.reason);
-    assert_eq!(outputs_of(&events, "normalized")[0]["event"]["source_ip"], "198.51.100.4");
+    assert_eq!(
+        outputs_of(&events, "normalized")[0]["event"]["source_ip"],
+        "198.51.100.4"
+    );
 
     let err = t
         .engine
@@ -134,7 +166,13 @@ links: [start -> normalized]
         .unwrap();
     match err {
         muster_engine::EngineError::Invalid(diagnostics) => {
-            assert!(diagnostics[0].message.contains("unknown profile `splunk_magic`"), "{}", diagnostics[0]);
+            assert!(
+                diagnostics[0]
+                    .message
+                    .contains("unknown profile `splunk_magic`"),
+                "{}",
+                diagnostics[0]
+            );
             assert_eq!(diagnostics[0].line, 7);
         }
         other => panic!("expected diagnostics, got {other}"),

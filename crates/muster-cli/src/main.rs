@@ -51,6 +51,9 @@ enum Command {
     /// List and describe action types.
     #[command(subcommand)]
     Actions(commands::actions::ActionsCommand),
+    /// Extract indicators, take emails apart, normalise alerts.
+    #[command(subcommand)]
+    Intel(commands::intel::IntelCommand),
 }
 
 /// Where management commands find the server.
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
             Command::Playbook(command) => commands::playbook::run(command).await,
             Command::Runs(command) => commands::runs::run(command).await,
             Command::Actions(command) => commands::actions::run(command),
+            Command::Intel(command) => commands::intel::run(command),
         }
     });
     match result {

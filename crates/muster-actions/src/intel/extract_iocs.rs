@@ -67,7 +67,10 @@ impl Action for ExtractIocs {
             Some(value) => super::as_text(&value),
             None => super::as_text(ctx.input_output()),
         };
-        let detailed = ctx.option("detailed")?.and_then(|v| v.as_bool()).unwrap_or(false);
+        let detailed = ctx
+            .option("detailed")?
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
         let mut settings = serde_json::Map::new();
         for name in ["types", "dedupe", "include_hosts", "allow", "refang"] {
             if let Some(value) = ctx.option(name)? {

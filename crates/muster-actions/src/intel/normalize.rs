@@ -110,13 +110,18 @@ impl Action for Normalize {
 
     async fn execute(&self, ctx: &ActionContext<'_>) -> Result<Outcome, ActionError> {
         let source = match (ctx.option("profile")?, ctx.option("mapping")?) {
-            (Some(Value::String(name)), None) => {
-                Source::Profile(profile(&name).ok_or_else(|| ActionError::permanent(unknown_profile(&name)))?)
-            }
+            (Some(Value::String(name)), None) => Source::Profile(
+                profile(&name).ok_or_else(|| ActionError::permanent(unknown_profile(&name)))?,
+            ),
             (None, Some(mapping)) => Source::Mapping(Box::new(
-                serde_json::from_value(mapping).map_err(|e| ActionError::permanent(format!("invalid mapping: {e}")))?,
+                serde_json::from_value(mapping)
+                    .map_err(|e| ActionError::permanent(format!("invalid mapping: {e}")))?,
             )),
-            _ => return Err(ActionError::permanent("set exactly one of `profile` (a name) and `mapping`")),
+            _ => {
+                return Err(ActionError::permanent(
+                    "set exactly one of `profile` (a name) and `mapping`",
+                ));
+            }
         };
         let input = match ctx.option("input")? {
             Some(value) => value,
@@ -127,7 +132,10 @@ impl Action for Normalize {
             value => muster_intel::normalize::normalize(value, &source),
         }
         .map_err(|e| ActionError::permanent(e.to_string()))?;
-        let validate = ctx.option("validate")?.and_then(|v| v.as_bool()).unwrap_or(true);
+        let validate = ctx
+            .option("validate")?
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true);
         let findings: Vec<String> = match source.as_ref().ocsf_class() {
             Some(class) if validate => ocsf::validate(class, &normalized.event)
                 .iter()
@@ -135,7 +143,11 @@ impl Action for Normalize {
                 .collect(),
             _ => Vec::new(),
         };
-        let warnings: Vec<String> = normalized.warnings.iter().map(ToString::to_string).collect();
+        let warnings: Vec<String> = normalized
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         Ok(Outcome::emit(json!({
             "event": normalized.event,
             "warnings": warnings,

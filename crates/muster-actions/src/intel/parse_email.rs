@@ -48,7 +48,8 @@ fn decode(raw: &str, encoding: &str) -> Result<Vec<u8>, ActionError> {
     };
     match encoding {
         "text" => Ok(raw.as_bytes().to_vec()),
-        "base64" => base64().map_err(|e| ActionError::permanent(format!("option `raw` is not valid base64: {e}"))),
+        "base64" => base64()
+            .map_err(|e| ActionError::permanent(format!("option `raw` is not valid base64: {e}"))),
         "auto" => Ok(match base64() {
             // A message has a header line with a colon; random base64 hardly decodes to one.
             Ok(bytes) if bytes.iter().take(1000).any(|b| *b == b':') && !raw.contains(':') => bytes,
@@ -69,12 +70,20 @@ impl Action for ParseEmail {
     async fn execute(&self, ctx: &ActionContext<'_>) -> Result<Outcome, ActionError> {
         let raw = match ctx.required("raw")? {
             Value::String(text) => text,
-            other => return Err(ActionError::permanent(format!("option `raw` must be text, got {other}"))),
+            other => {
+                return Err(ActionError::permanent(format!(
+                    "option `raw` must be text, got {other}"
+                )));
+            }
         };
         let encoding = ctx.option("encoding")?;
-        let bytes = decode(&raw, encoding.as_ref().and_then(Value::as_str).unwrap_or("auto"))?;
+        let bytes = decode(
+            &raw,
+            encoding.as_ref().and_then(Value::as_str).unwrap_or("auto"),
+        )?;
         let report = muster_intel::email::parse(&bytes);
-        let output = serde_json::to_value(&report).map_err(|e| ActionError::permanent(e.to_string()))?;
+        let output =
+            serde_json::to_value(&report).map_err(|e| ActionError::permanent(e.to_string()))?;
         Ok(Outcome::emit(output))
     }
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod actions;
+pub mod intel;
 pub mod playbook;
 pub mod run;
 pub mod runs;
