@@ -24,7 +24,7 @@ use crate::execute::{Gate, HeldTasks, Job};
 use crate::follow::{Emitted, Reach, follow};
 use crate::playbooks::{Current, HookRoute, PlaybookCache};
 use crate::registry::Registry;
-use crate::watch::{RunResult, Watchers};
+use crate::watch::{RunResult, Watch, Watchers};
 
 /// Settings of the engine. Every field has a default that works for one process.
 #[derive(Debug, Clone)]
@@ -122,7 +122,7 @@ pub(crate) struct Inner {
     pub wake_schedules: Notify,
     /// The earliest known time a parked task becomes due (`i64::MAX` when unknown).
     pub next_due: AtomicI64,
-    pub watchers: Watchers,
+    pub watchers: Arc<Watchers>,
     pub held: Arc<HeldTasks>,
     pub playbooks: PlaybookCache,
     pub shutdown: watch::Sender<bool>,
@@ -148,7 +148,7 @@ impl Engine {
                 wake: Notify::new(),
                 wake_schedules: Notify::new(),
                 next_due: AtomicI64::new(i64::MAX),
-                watchers: Watchers::default(),
+                watchers: Arc::default(),
                 held: Arc::default(),
                 playbooks: PlaybookCache::default(),
                 shutdown,
@@ -333,16 +333,16 @@ impl Engine {
         request: TriggerRequest,
         timeout: Duration,
     ) -> Result<(RunId, Option<RunResult>), EngineError> {
-        let (run, receiver) = self.start_run(request, Reach::NoSideEffects).await?;
-        let receiver = receiver.expect("a watched start returns a receiver");
-        Ok((run, self.wait_on(run, receiver, timeout).await))
+        let (run, watch) = self.start_run(request, Reach::NoSideEffects).await?;
+        let watch = watch.expect("a start that reaches past quick steps is watched");
+        Ok((run, self.wait_on(run, watch, timeout).await))
     }
 
     async fn start_run(
         &self,
         request: TriggerRequest,
         reach: Reach,
-    ) -> Result<(RunId, Option<tokio::sync::oneshot::Receiver<RunResult>>), EngineError> {
+    ) -> Result<(RunId, Option<Watch>), EngineError> {
         // A caller that waits for the result (and only such a caller) runs more inline.
         let watch = reach == Reach::NoSideEffects;
         let current = self
@@ -385,21 +385,18 @@ impl Engine {
             .await;
         let run = start.run.id;
         // Watch before starting: a fast run may end before `start` returns.
-        let receiver = watch.then(|| self.inner.watchers.watch(run));
+        let watch = watch.then(|| self.inner.watchers.watch(run));
         let ticket = crate::execute::share(self.inner.store.start_run(start));
         metrics::counter!("muster_runs_started_total", "playbook" => compiled.name().to_string())
             .increment(1);
         self.inner.dispatch(jobs, Some(ticket.clone()));
-        let effects = ticket.await.map_err(|err| {
-            self.inner.watchers.forget(run);
-            match err {
-                StoreError::Duplicate { run_id, .. } => EngineError::Duplicate { run_id },
-                other => EngineError::Store(other),
-            }
+        let effects = ticket.await.map_err(|err| match err {
+            StoreError::Duplicate { run_id, .. } => EngineError::Duplicate { run_id },
+            other => EngineError::Store(other),
         })?;
         self.inner.handle_effects(&effects);
         self.inner.announce_output(run, run_output);
-        Ok((run, receiver))
+        Ok((run, watch))
     }
 
     /// Starts a run on its default trigger with a payload given by hand, shaped the way the
@@ -482,34 +479,26 @@ impl Engine {
 
     /// Waits for the run's `exit` output or its end, up to `timeout`.
     pub async fn wait_for_run(&self, run: RunId, timeout: Duration) -> Option<RunResult> {
-        let receiver = self.inner.watchers.watch(run);
+        let watch = self.inner.watchers.watch(run);
         if let Some(result) = self.finished_result(run).await {
-            self.inner.watchers.forget(run);
             return Some(result);
         }
-        self.wait_on(run, receiver, timeout).await
+        self.wait_on(run, watch, timeout).await
     }
 
-    async fn wait_on(
-        &self,
-        run: RunId,
-        receiver: tokio::sync::oneshot::Receiver<RunResult>,
-        timeout: Duration,
-    ) -> Option<RunResult> {
+    async fn wait_on(&self, run: RunId, watch: Watch, timeout: Duration) -> Option<RunResult> {
         let deadline = tokio::time::Instant::now() + timeout;
-        tokio::pin!(receiver);
+        tokio::pin!(watch);
         loop {
             // Another process may finish the run: look at the store now and then.
             let check = tokio::time::Instant::now() + Duration::from_secs(1);
             tokio::select! {
-                result = &mut receiver => return result.ok(),
+                result = &mut watch => return result,
                 _ = tokio::time::sleep_until(check.min(deadline)) => {
                     if let Some(result) = self.finished_result(run).await {
-                        self.inner.watchers.forget(run);
                         return Some(result);
                     }
                     if tokio::time::Instant::now() >= deadline {
-                        self.inner.watchers.forget(run);
                         return None;
                     }
                 }

@@ -4,7 +4,10 @@
 //! runs finished by other processes.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use muster_model::RunId;
 use muster_store::RunStatus;
@@ -27,20 +30,52 @@ pub struct Watchers {
     waiting: Mutex<HashMap<RunId, Vec<oneshot::Sender<RunResult>>>>,
 }
 
+/// One waiter's side: resolves with the run's result. Dropping it (a timeout, a client that
+/// went away) unregisters it, so waiters of runs that never end do not accumulate.
+pub struct Watch {
+    run: RunId,
+    receiver: oneshot::Receiver<RunResult>,
+    watchers: Arc<Watchers>,
+}
+
+impl Future for Watch {
+    type Output = Option<RunResult>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.receiver).poll(cx).map(Result::ok)
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.receiver.close();
+        self.watchers.prune(self.run);
+    }
+}
+
 impl Watchers {
     /// Registers interest in `run`; register before starting the run to miss nothing.
-    pub fn watch(&self, run: RunId) -> oneshot::Receiver<RunResult> {
+    pub fn watch(self: &Arc<Self>, run: RunId) -> Watch {
         let (sender, receiver) = oneshot::channel();
         if let Ok(mut waiting) = self.waiting.lock() {
             waiting.entry(run).or_default().push(sender);
         }
-        receiver
+        Watch {
+            run,
+            receiver,
+            watchers: self.clone(),
+        }
     }
 
-    /// Forgets the waiters of `run` (after a timeout).
-    pub fn forget(&self, run: RunId) {
-        if let Ok(mut waiting) = self.waiting.lock() {
-            waiting.remove(&run);
+    /// Removes the waiters of `run` that stopped waiting.
+    fn prune(&self, run: RunId) {
+        if let Ok(mut waiting) = self.waiting.lock()
+            && let Some(senders) = waiting.get_mut(&run)
+        {
+            senders.retain(|sender| !sender.is_closed());
+            if senders.is_empty() {
+                waiting.remove(&run);
+            }
         }
     }
 
@@ -53,5 +88,32 @@ impl Watchers {
         for sender in senders.into_iter().flatten() {
             let _ = sender.send(result.clone());
         }
+    }
+
+    /// How many runs have waiters.
+    #[cfg(test)]
+    fn watched_runs(&self) -> usize {
+        self.waiting.lock().map(|w| w.len()).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_waiters_are_unregistered_and_others_kept() {
+        let watchers = Arc::new(Watchers::default());
+        let run = RunId::new();
+        let first = watchers.watch(run);
+        let second = watchers.watch(run);
+        drop(first);
+        assert_eq!(
+            watchers.watched_runs(),
+            1,
+            "the second waiter is still registered"
+        );
+        drop(second);
+        assert_eq!(watchers.watched_runs(), 0);
     }
 }
