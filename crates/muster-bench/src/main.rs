@@ -151,8 +151,16 @@ async fn run(args: Args, muster: PathBuf) -> Result<()> {
         args.warmup
     );
     println!(
-        "{:>5} {:>10} {:>9} {:>9} {:>8} {:>12} {:>11} {:>10}",
-        "conc", "runs/s", "p50 ms", "p99 ms", "failed", "peak RSS MB", "server CPU", "bench CPU"
+        "{:>5} {:>10} {:>9} {:>9} {:>8} {:>12} {:>11} {:>10} {:>9}",
+        "conc",
+        "runs/s",
+        "p50 ms",
+        "p99 ms",
+        "failed",
+        "peak RSS MB",
+        "server CPU",
+        "bench CPU",
+        "fsync ms"
     );
     let mut answered = 0;
     for &level in &args.levels {
@@ -163,6 +171,7 @@ async fn run(args: Args, muster: PathBuf) -> Result<()> {
             Duration::from_secs(args.warmup),
         )
         .await?;
+        let fsync_ms = server.fsync_ms();
         server.reset_peak_rss();
         let (server_cpu, bench_cpu) =
             (server.cpu_seconds(), server::cpu_seconds("/proc/self/stat"));
@@ -178,7 +187,7 @@ async fn run(args: Args, muster: PathBuf) -> Result<()> {
         let bench_cpu = (server::cpu_seconds("/proc/self/stat") - bench_cpu) / elapsed * 100.0;
         answered += warm.completed + result.completed;
         println!(
-            "{:>5} {:>10.0} {:>9.2} {:>9.2} {:>8} {:>12.1} {:>10.0}% {:>9.0}%",
+            "{:>5} {:>10.0} {:>9.2} {:>9.2} {:>8} {:>12.1} {:>10.0}% {:>9.0}% {:>9.2}",
             level,
             result.per_second(),
             result.p50_ms,
@@ -186,7 +195,8 @@ async fn run(args: Args, muster: PathBuf) -> Result<()> {
             result.failed + warm.failed,
             server.peak_rss_mb().unwrap_or(f64::NAN),
             server_cpu,
-            bench_cpu
+            bench_cpu,
+            fsync_ms
         );
         if let Some(failure) = result.first_failure.or(warm.first_failure) {
             println!("      first failure: {failure}");

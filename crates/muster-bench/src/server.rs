@@ -17,7 +17,7 @@ const TOKEN: &str = "bench-token";
 pub struct Server {
     pub address: SocketAddr,
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Server {
@@ -43,7 +43,7 @@ impl Server {
         let server = Self {
             address,
             child,
-            _dir: dir,
+            dir,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while !matches!(request(address, "GET", "/readyz", None).await, Ok((200, _))) {
@@ -73,6 +73,33 @@ impl Server {
         .await?;
         let doc: serde_json::Value = serde_json::from_str(&body)?;
         doc["total"].as_u64().context("no total in the run listing")
+    }
+
+    /// Mean latency of a 4 KiB synchronous (`O_DSYNC`) write in the server's data directory, in
+    /// milliseconds: the disk's sync latency right now, which bounds the commit rate.
+    pub fn fsync_ms(&self) -> f64 {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.dir.path().join("fsync-probe");
+        let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .custom_flags(0o10000) // O_DSYNC
+            .open(&path)
+        else {
+            return f64::NAN;
+        };
+        let block = [0u8; 4096];
+        let rounds = 50;
+        let started = Instant::now();
+        for _ in 0..rounds {
+            if file.write_all(&block).is_err() {
+                return f64::NAN;
+            }
+        }
+        let _ = std::fs::remove_file(&path);
+        started.elapsed().as_secs_f64() * 1000.0 / rounds as f64
     }
 
     /// Resets the kernel's peak-RSS mark of the server process.
