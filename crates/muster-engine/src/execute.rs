@@ -20,11 +20,11 @@ use muster_store::{
 use serde_json::{Value, json};
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::action::{ActionError, Outcome, Wait};
+use crate::action::{ActionError, Emission, Outcome, Wait};
 use crate::compiled::{CompiledAction, CompiledPlaybook};
 use crate::context::{ActionContext, TaskInfo};
 use crate::engine::{Inner, RunStart};
-use crate::follow::{Emitted, Reach, follow};
+use crate::follow::{Emitted, Followers, Reach, follow};
 use crate::retry::retry_delay;
 use muster_model::link::ERROR_PORT;
 
@@ -263,26 +263,7 @@ async fn resolve(
             ),
         },
         Ok(outcome) => {
-            let mut events = Vec::with_capacity(outcome.emits.len());
-            let mut emitted = Vec::with_capacity(outcome.emits.len());
-            for emission in outcome.emits {
-                let (event, node) = new_event(job, &emission.port, emission.output);
-                events.push(event);
-                emitted.push(Emitted {
-                    action: action.id(),
-                    port: emission.port,
-                    node,
-                });
-            }
-            let followers = follow(
-                inner,
-                &job.playbook,
-                job.task.run_id,
-                emitted,
-                Reach::Quick,
-                now,
-            )
-            .await;
+            let (mut events, followers) = record(inner, job, action, outcome.emits, now).await;
             events.extend(followers.events);
             jobs = followers.jobs;
             run_output = followers.run_output.or(outcome.run_output);
@@ -316,6 +297,38 @@ async fn resolve(
         jobs,
         run_output,
     }
+}
+
+/// Turns an action's emissions into events and follows them through the pure steps after
+/// them (see `follow`).
+async fn record(
+    inner: &Arc<Inner>,
+    job: &Job,
+    action: &CompiledAction,
+    emissions: Vec<Emission>,
+    now: i64,
+) -> (Vec<NewEvent>, Followers) {
+    let mut events = Vec::with_capacity(emissions.len());
+    let mut emitted = Vec::with_capacity(emissions.len());
+    for emission in emissions {
+        let (event, node) = new_event(job, &emission.port, emission.output);
+        events.push(event);
+        emitted.push(Emitted {
+            action: action.id(),
+            port: emission.port,
+            node,
+        });
+    }
+    let followers = follow(
+        inner,
+        &job.playbook,
+        job.task.run_id,
+        emitted,
+        Reach::Quick,
+        now,
+    )
+    .await;
+    (events, followers)
 }
 
 fn new_event(job: &Job, port: &str, output: Value) -> (NewEvent, Arc<ContextNode>) {
@@ -368,23 +381,12 @@ async fn failure(
         if let Some(details) = &error.details {
             output["details"] = details.clone();
         }
-        let (event, node) = new_event(job, ERROR_PORT, output);
-        let emitted = vec![Emitted {
-            action: action.id(),
+        let emission = Emission {
             port: ERROR_PORT.to_string(),
-            node,
-        }];
-        let followers = follow(
-            inner,
-            &job.playbook,
-            job.task.run_id,
-            emitted,
-            Reach::Quick,
-            now,
-        )
-        .await;
+            output,
+        };
+        let (mut events, followers) = record(inner, job, action, vec![emission], now).await;
         jobs.extend(followers.jobs);
-        let mut events = vec![event];
         events.extend(followers.events);
         return Resolution::Done {
             events,

@@ -27,7 +27,7 @@ pub use context::{ActionContext, GroupEntry, Services, TaskInfo, to_value};
 pub use engine::{Engine, EngineConfig, Installed, TriggerRequest};
 pub use error::EngineError;
 pub use inputs::apply_inputs;
-pub use muster_store::{GroupOp, Millis, StateEntry, StateExpect, StateWrite};
+pub use muster_store::{GroupOp, Millis, StateEntry, StateExpect, StateWrite, format_millis};
 pub use playbooks::HookRoute;
 pub use registry::Registry;
 pub use watch::RunResult;

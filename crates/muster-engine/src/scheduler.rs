@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use chrono::{TimeZone, Utc};
 use muster_store::{ScheduleAdvance, ScheduleRecord, StoreError, now_millis};
 use serde_json::json;
 
 use crate::compiled::CompiledPlaybook;
 use crate::engine::{Engine, RunStart};
 use crate::error::EngineError;
+use muster_store::format_millis as rfc3339;
 
 /// The longest sleep between looks at the schedule table.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
@@ -76,13 +76,6 @@ pub(crate) async fn schedule_loop(engine: Engine) {
             _ = shutdown.changed() => return,
         }
     }
-}
-
-fn rfc3339(millis: i64) -> String {
-    Utc.timestamp_millis_opt(millis)
-        .single()
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
 }
 
 async fn fire(engine: &Engine, schedule: &ScheduleRecord) {

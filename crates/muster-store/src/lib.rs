@@ -19,7 +19,7 @@ pub use error::StoreError;
 pub use records::*;
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use store::{CommitTicket, Store};
-pub use time::{Millis, now_millis};
+pub use time::{Millis, format_millis, now_millis};
 pub use writes::*;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

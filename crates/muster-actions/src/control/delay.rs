@@ -3,7 +3,8 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::DateTime;
+use muster_engine::format_millis as rfc3339;
 use muster_engine::{Action, ActionContext, ActionError, ActionSpec, Outcome, Wait};
 use muster_model::{ActionDef, OptionProblem};
 use schemars::JsonSchema;
@@ -38,13 +39,6 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
 });
 
 pub struct Delay;
-
-fn rfc3339(millis: i64) -> String {
-    Utc.timestamp_millis_opt(millis)
-        .single()
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_else(|| millis.to_string())
-}
 
 fn until_millis(value: &Value) -> Result<i64, ActionError> {
     match value {

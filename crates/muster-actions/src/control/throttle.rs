@@ -4,6 +4,7 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
+use muster_engine::format_millis as rfc3339;
 use muster_engine::{Action, ActionContext, ActionError, ActionSpec, Outcome, Wait};
 use muster_engine::{StateExpect, StateWrite};
 use schemars::JsonSchema;
@@ -50,12 +51,6 @@ fn spacing(rate: &Value) -> Result<i64, ActionError> {
     parsed.ok_or_else(|| {
         ActionError::permanent(format!("option `rate` must look like `10/1m`, got {rate}"))
     })
-}
-
-fn rfc3339(millis: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(millis)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
 }
 
 #[async_trait]

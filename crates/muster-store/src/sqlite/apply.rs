@@ -312,21 +312,14 @@ pub fn complete(conn: &Connection, completion: &Completion) -> Result<Effects> {
             attempt,
             reason,
         } => {
-            let changed = conn
-                .prepare_cached(
-                    "UPDATE tasks SET status = 'waiting', run_at = ?3, attempt = ?4, reason = ?5,
-                                      lease_owner = NULL, lease_until = NULL, updated_at = ?6
-                     WHERE id = ?1 AND status = 'claimed' AND claims = ?2",
-                )?
-                .execute(params![
-                    completion.task.to_string(),
-                    completion.claim,
-                    run_at,
-                    attempt,
-                    reason,
-                    now
-                ])?;
-            ensure_held(changed, completion.task)?;
+            park_task(
+                conn,
+                completion,
+                Some(*run_at),
+                Some(*attempt),
+                None,
+                reason,
+            )?;
             delta.waiting += 1;
             effects.next_due = Some(*run_at);
             Reason::Set(reason.clone())
@@ -337,21 +330,7 @@ pub fn complete(conn: &Connection, completion: &Completion) -> Result<Effects> {
             reason,
             child,
         } => {
-            let changed = conn
-                .prepare_cached(
-                    "UPDATE tasks SET status = 'waiting', run_at = ?3, state = ?4, reason = ?5,
-                                      lease_owner = NULL, lease_until = NULL, updated_at = ?6
-                     WHERE id = ?1 AND status = 'claimed' AND claims = ?2",
-                )?
-                .execute(params![
-                    completion.task.to_string(),
-                    completion.claim,
-                    run_at,
-                    state,
-                    reason,
-                    now
-                ])?;
-            ensure_held(changed, completion.task)?;
+            park_task(conn, completion, *run_at, None, Some(state), reason)?;
             apply_state_writes(conn, &completion.state_writes, now)?;
             delta.waiting += 1;
             effects.next_due = *run_at;
@@ -389,6 +368,35 @@ fn cap_error(action: &str, cap: u64) -> TaskError {
         ),
         attempt: 1,
     }
+}
+
+/// Parks a claimed task until `run_at` (or a signal), releasing its claim; a retry sets the
+/// next attempt, a wait the state to resume with.
+fn park_task(
+    conn: &Connection,
+    completion: &Completion,
+    run_at: Option<Millis>,
+    attempt: Option<u32>,
+    state: Option<&str>,
+    reason: &str,
+) -> Result<()> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE tasks SET status = 'waiting', run_at = ?3, attempt = COALESCE(?4, attempt),
+                              state = COALESCE(?5, state), reason = ?6,
+                              lease_owner = NULL, lease_until = NULL, updated_at = ?7
+             WHERE id = ?1 AND status = 'claimed' AND claims = ?2",
+        )?
+        .execute(params![
+            completion.task.to_string(),
+            completion.claim,
+            run_at,
+            attempt,
+            state,
+            reason,
+            completion.now
+        ])?;
+    ensure_held(changed, completion.task)
 }
 
 /// Removes a claimed task, checking the claim's fencing token.
