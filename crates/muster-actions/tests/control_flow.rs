@@ -564,3 +564,38 @@ links: [start -> boom]
         .await;
     assert_eq!(run.status, RunStatus::Succeeded);
 }
+
+#[tokio::test]
+async fn retention_prunes_finished_runs_past_keep_events_for() {
+    let services = muster_actions::services(muster_actions::http::HttpSettings::default()).unwrap();
+    let config = muster_engine::EngineConfig {
+        retention_interval: Duration::from_millis(100),
+        ..muster_testkit::test_config()
+    };
+    let t =
+        muster_testkit::TestEngine::start_with(muster_actions::registry(), services, config).await;
+    t.install(
+        r#"
+name: short_lived
+settings: { keep_events_for: 1s }
+actions:
+  - id: start
+    type: manual
+  - id: shape
+    type: set
+    options: { n: 1 }
+links: [start -> shape]
+"#,
+    )
+    .await;
+    let (run, _) = t.run("short_lived", json!({})).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while t.store.run(run.id).await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run was not pruned"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(t.store.run_events(run.id).await.unwrap().is_empty());
+}
