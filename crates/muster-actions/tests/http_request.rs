@@ -203,3 +203,107 @@ links: [start -> block]
     let body: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
     assert_eq!(body, json!({"ip": "203.0.113.7", "ttl": 86400}));
 }
+
+fn write_playbook(url: &str, method: &str, extra: &str) -> String {
+    format!(
+        r#"
+name: write
+actions:
+  - id: start
+    type: manual
+  - id: write
+    type: http_request
+    options:
+      method: {method}
+      url: "{url}/tickets"
+      json: {{ alert: "{{{{ start.alert }}}}" }}
+{extra}
+    retry: {{ attempts: 3, backoff: 10ms, jitter: false }}
+links: [start -> write]
+"#
+    )
+}
+
+fn keys(requests: &[wiremock::Request]) -> Vec<Option<String>> {
+    requests
+        .iter()
+        .map(|r| {
+            r.headers
+                .get("idempotency-key")
+                .map(|v| v.to_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_retried_write_sends_the_same_idempotency_key_each_time() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let t = common::engine().await;
+    t.install(&write_playbook(&server.uri(), "PUT", "")).await;
+    let (run, events) = t.run("write", json!({"alert": "A-1"})).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.reason);
+    let task = events
+        .iter()
+        .find(|e| e.action == "write")
+        .and_then(|e| e.task_id)
+        .unwrap()
+        .to_string();
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(keys(&requests), vec![Some(task); 3]);
+}
+
+#[tokio::test]
+async fn idempotency_keys_can_be_chosen_or_turned_off_and_reads_send_none() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let t = common::engine().await;
+    let cases = [
+        (
+            "POST",
+            "      idempotency_key: \"ticket-{{ start.alert }}\"",
+            Some("ticket-A-1"),
+        ),
+        ("POST", "      idempotency_key: \"\"", None),
+        (
+            "POST",
+            "      headers: { Idempotency-Key: mine }",
+            Some("mine"),
+        ),
+        ("GET", "", None),
+        ("GET", "      idempotency_key: read-1", Some("read-1")),
+    ];
+    for (verb, extra, expected) in cases {
+        server.reset().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        let yaml = write_playbook(&server.uri(), verb, extra);
+        let yaml = if verb == "GET" {
+            yaml.replace("      json: { alert: \"{{ start.alert }}\" }\n", "")
+        } else {
+            yaml
+        };
+        t.install(&yaml).await;
+        let (run, _) = t.run("write", json!({"alert": "A-1"})).await;
+        assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.reason);
+        let requests = server.received_requests().await.unwrap();
+        assert_eq!(
+            keys(&requests),
+            vec![expected.map(str::to_string)],
+            "{verb} {extra}"
+        );
+    }
+}

@@ -36,6 +36,8 @@ impl Server {
             .env("MUSTER_API_TOKEN", TOKEN)
             .env("MUSTER_STORE_SYNCHRONOUS", synchronous)
             .env("MUSTER_LOG", "warn")
+            // The mock service listens on loopback, which an operator must allow.
+            .env("MUSTER_HTTP_ALLOW", "127.0.0.0/8")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -75,6 +75,9 @@ pub struct HttpSection {
     pub timeout: HumanDuration,
     pub max_response_bytes: usize,
     pub max_redirects: usize,
+    /// Non-public ranges (`10.0.0.0/8`), addresses and host names outbound requests may
+    /// reach anyway.
+    pub allow: Vec<String>,
 }
 
 impl Default for HttpSection {
@@ -85,6 +88,7 @@ impl Default for HttpSection {
             timeout: HumanDuration(http.timeout),
             max_response_bytes: http.max_response_bytes,
             max_redirects: http.max_redirects,
+            allow: Vec::new(),
         }
     }
 }
@@ -125,13 +129,18 @@ impl Config {
         }
     }
 
-    pub fn http(&self) -> muster_actions::http::HttpSettings {
-        muster_actions::http::HttpSettings {
+    /// The outbound HTTP settings; an `[http] allow` entry that is not a range, an address or
+    /// a host name is an error that names it.
+    pub fn http(&self) -> Result<muster_actions::http::HttpSettings> {
+        let allow = muster_actions::http::AllowList::parse(&self.http.allow)
+            .context("invalid entry in `[http] allow` (MUSTER_HTTP_ALLOW)")?;
+        Ok(muster_actions::http::HttpSettings {
             connect_timeout: self.http.connect_timeout.as_duration(),
             timeout: self.http.timeout.as_duration(),
             max_response_bytes: self.http.max_response_bytes,
             max_redirects: self.http.max_redirects,
-        }
+            allow,
+        })
     }
 }
 
@@ -148,12 +157,15 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
     ("http", "timeout", Kind::Text),
     ("http", "max_response_bytes", Kind::Integer),
     ("http", "max_redirects", Kind::Integer),
+    ("http", "allow", Kind::List),
 ];
 
 #[derive(Clone, Copy)]
 enum Kind {
     Text,
     Integer,
+    /// Comma-separated; spaces around items and empty items are ignored.
+    List,
 }
 
 /// Environment variables that are not settings (or are read elsewhere).
@@ -187,6 +199,14 @@ fn apply_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String
                     .trim()
                     .parse()
                     .with_context(|| format!("{name} must be a whole number, got {value:?}"))?,
+            ),
+            Kind::List => toml::Value::Array(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(|item| toml::Value::String(item.to_string()))
+                    .collect(),
             ),
         };
         let section = table
@@ -247,5 +267,32 @@ mod tests {
         let err =
             apply_env(&mut table, vars(&[("MUSTER_ENGINE_MAX_IN_FLIGHT", "many")])).unwrap_err();
         assert!(err.to_string().contains("whole number"));
+    }
+
+    #[test]
+    fn the_http_allow_list_comes_from_the_file_or_a_comma_separated_variable() {
+        let table: toml::Table = "[http]\nallow = [\"10.0.0.0/8\", \"intranet.example.com\"]\n"
+            .parse()
+            .unwrap();
+        let config: Config = toml::Value::Table(table.clone()).try_into().unwrap();
+        assert_eq!(config.http.allow, ["10.0.0.0/8", "intranet.example.com"]);
+        assert!(config.http().is_ok());
+        let mut table = table;
+        apply_env(
+            &mut table,
+            vars(&[("MUSTER_HTTP_ALLOW", "127.0.0.0/8, ,::1/128,")]),
+        )
+        .unwrap();
+        let config: Config = toml::Value::Table(table).try_into().unwrap();
+        assert_eq!(config.http.allow, ["127.0.0.0/8", "::1/128"]);
+        let bad: Config =
+            toml::Value::Table("[http]\nallow = [\"10.0.0.0/33\"]\n".parse().unwrap())
+                .try_into()
+                .unwrap();
+        let err = format!("{:#}", bad.http().unwrap_err());
+        assert!(
+            err.contains("10.0.0.0/33") && err.contains("[http] allow"),
+            "{err}"
+        );
     }
 }

@@ -1,21 +1,47 @@
-//! The one outbound HTTP client every action uses: timeouts, a response size cap, no
-//! automatic decompression (no decompression bombs), TLS verification on.
+//! The one outbound HTTP client every action uses.
+//!
+//! - SSRF guard ([`guard`]): only http/https, only public addresses unless an operator allows
+//!   a range or host (`[http] allow`), cloud-metadata endpoints refused unless named one by
+//!   one; names are resolved once by [`resolver`] and the connection is pinned to the checked
+//!   addresses; literal addresses and every redirect hop are checked before sending
+//!   ([`send`], [`redirect`]). Proxies from the environment are ignored.
+//! - Timeouts (connect, and total per request including redirects and the body), a response
+//!   size cap counted on the decoded body (gzip, deflate and brotli are decoded as they
+//!   arrive, so a decompression bomb stops at the cap), TLS verification on.
+//! - Rate limits per host or credential ([`rate_limit`]) that make tasks wait, not fail.
 
+mod addresses;
+pub mod errors;
+pub mod guard;
+pub mod paginate;
+pub mod rate_limit;
+mod redirect;
 pub mod request;
+pub mod resolver;
+pub mod response;
+pub mod send;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+pub use guard::{AllowEntryError, AllowList, Guard, Refusal};
+pub use rate_limit::{Rate, RateDecision, RateKey, RateLimits};
+pub use send::{Fetched, OutboundRequest};
 
 /// Settings of the outbound HTTP client.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// Time allowed to connect.
     pub connect_timeout: Duration,
-    /// Default time allowed for a whole request (actions may set their own).
+    /// Default time allowed for a whole request, redirects and body included (actions may
+    /// set their own).
     pub timeout: Duration,
-    /// The largest response body read, in bytes.
+    /// The largest response body read, in bytes, counted after decompression.
     pub max_response_bytes: usize,
     /// Redirects followed before giving up.
     pub max_redirects: usize,
+    /// Non-public ranges and hosts that requests may reach anyway.
+    pub allow: AllowList,
 }
 
 impl Default for HttpSettings {
@@ -25,6 +51,7 @@ impl Default for HttpSettings {
             timeout: Duration::from_secs(30),
             max_response_bytes: 10 * 1024 * 1024,
             max_redirects: 5,
+            allow: AllowList::default(),
         }
     }
 }
@@ -33,31 +60,52 @@ impl Default for HttpSettings {
 #[error("cannot build the HTTP client: {0}")]
 pub struct HttpError(String);
 
-/// The shared outbound client (cheap to clone).
+/// The shared outbound client (cheap to clone; clones share connections and rate limits).
 #[derive(Clone)]
 pub struct HttpClient {
     pub(crate) client: reqwest::Client,
     pub(crate) settings: HttpSettings,
+    pub(crate) guard: Arc<Guard>,
+    rate_limits: Arc<RateLimits>,
 }
 
 impl HttpClient {
     pub fn new(settings: HttpSettings) -> Result<Self, HttpError> {
         // One crypto provider for the whole process; a second install is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let guard = Arc::new(Guard::new(settings.allow.clone()));
+        let resolver = resolver::GuardedResolver::new(guard.clone(), settings.connect_timeout);
         let client = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::limited(settings.max_redirects))
+            // Redirects are followed by `send`, which checks every hop.
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(resolver))
             .user_agent(concat!("muster/", env!("CARGO_PKG_VERSION")))
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true)
             .no_proxy()
             .build()
             .map_err(|e| HttpError(e.to_string()))?;
-        Ok(Self { client, settings })
+        Ok(Self {
+            client,
+            settings,
+            guard,
+            rate_limits: Arc::new(RateLimits::default()),
+        })
     }
 
     pub fn settings(&self) -> &HttpSettings {
         &self.settings
+    }
+
+    /// The SSRF policy requests go through.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    /// The process's outbound rate-limit budgets.
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.rate_limits
     }
 }

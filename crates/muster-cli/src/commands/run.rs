@@ -30,6 +30,10 @@ pub struct RunArgs {
     /// Print `{"run": {...}, "events": [...]}` instead of a tree.
     #[arg(long)]
     json: bool,
+    /// A configuration file whose `[http]` section applies (`MUSTER_HTTP_*` variables do too),
+    /// e.g. to allow a local test server with `allow = ["127.0.0.1/32"]`.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 fn read_event(spec: &str) -> Result<Value> {
@@ -64,7 +68,8 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             ..SqliteOptions::default()
         },
     )?;
-    let services = muster_actions::services(muster_actions::http::HttpSettings::default())?;
+    let settings = crate::config::Config::load(args.config.as_deref(), dir.path())?;
+    let services = muster_actions::services(settings.http()?)?;
     let config = EngineConfig {
         poll_interval: Duration::from_millis(100),
         ..EngineConfig::default()

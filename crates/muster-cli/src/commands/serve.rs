@@ -45,7 +45,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
             ..SqliteOptions::default()
         },
     )?;
-    let services = muster_actions::services(config.http())?;
+    let services = muster_actions::services(config.http()?)?;
     let engine = Engine::new(
         Arc::new(store),
         muster_actions::registry(),

@@ -55,6 +55,8 @@ impl Muster {
             .env("MUSTER_API_TOKEN", TOKEN)
             .env("MUSTER_LOG", "warn")
             .env("MUSTER_ENGINE_POLL_INTERVAL", "100ms")
+            // The tests' mock services listen on loopback, which an operator must allow.
+            .env("MUSTER_HTTP_ALLOW", "127.0.0.0/8")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -38,8 +38,12 @@ pub async fn start() -> Server {
 /// Starts a server after `adjust` changed its settings.
 pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> Server {
     // Also installs the process's TLS crypto provider, which reqwest needs.
-    let services = muster_actions::services(muster_actions::http::HttpSettings::default())
-        .expect("building the HTTP client");
+    // Loopback is allowed explicitly: the tests' mock services listen there.
+    let http = muster_actions::http::HttpSettings {
+        allow: muster_actions::http::AllowList::loopback(),
+        ..muster_actions::http::HttpSettings::default()
+    };
+    let services = muster_actions::services(http).expect("building the HTTP client");
     let engine = TestEngine::start(muster_actions::registry(), services).await;
     let mut config = ServerConfig::new(TOKEN);
     adjust(&mut config);
