@@ -26,6 +26,8 @@ pub struct CompiledAction {
     pub handles_errors: bool,
     /// Whether executing it can change something outside Muster (see `ActionSpec`).
     pub side_effects: bool,
+    /// Whether an option mentions `resources`, which are then loaded for each execution.
+    pub uses_resources: bool,
 }
 
 impl CompiledAction {
@@ -114,6 +116,9 @@ impl CompiledPlaybook {
                     .map(|n| Arc::new(Semaphore::new(n.max(1) as usize))),
                 handles_errors,
                 side_effects: implementation.side_effects(def),
+                uses_resources: serde_json::Value::Object(def.options.clone())
+                    .to_string()
+                    .contains("resources"),
                 implementation,
             });
         }

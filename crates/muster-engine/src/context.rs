@@ -5,13 +5,14 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use muster_model::expr::Scope;
+use muster_model::expr::{Scope, credentials_variable};
 use muster_model::{ContextNode, EventId, RunId, TaskId};
 use muster_store::{GroupOp, Millis, NewTask, NewTaskState, StateEntry, Store};
 use serde_json::{Map, Value};
 
 use crate::action::ActionError;
 use crate::compiled::{CompiledAction, CompiledPlaybook};
+use crate::credentials::{Credentials, Unsealed};
 
 /// The task being executed.
 #[derive(Debug, Clone)]
@@ -53,9 +54,12 @@ pub struct ActionContext<'a> {
     pub input: &'a Arc<ContextNode>,
     pub store: &'a dyn Store,
     pub services: &'a Services,
+    pub credentials: &'a Credentials,
     pub now: Millis,
     task_var: minijinja::Value,
     run_var: minijinja::Value,
+    /// `resources`, loaded for actions whose options mention them.
+    resources_var: Option<minijinja::Value>,
 }
 
 impl<'a> ActionContext<'a> {
@@ -66,6 +70,8 @@ impl<'a> ActionContext<'a> {
         input: &'a Arc<ContextNode>,
         store: &'a dyn Store,
         services: &'a Services,
+        credentials: &'a Credentials,
+        resources: Option<Value>,
         now: Millis,
     ) -> Self {
         let task_var = to_value(serde_json::json!({
@@ -85,17 +91,40 @@ impl<'a> ActionContext<'a> {
             input,
             store,
             services,
+            credentials,
             now,
             task_var,
             run_var,
+            resources_var: resources.map(to_value),
         }
     }
 
-    /// The scope expressions are rendered in: the event chain plus `task` and `run`.
+    /// The scope expressions are rendered in: the event chain plus `task`, `run`,
+    /// `credentials` (references, see [`crate::credentials`]) and `resources`.
     pub fn scope(&self) -> Scope<'_> {
-        Scope::new(Some(self.input))
+        let scope = Scope::new(Some(self.input))
             .with("task", self.task_var.clone())
             .with("run", self.run_var.clone())
+            .with("credentials", credentials_variable());
+        match &self.resources_var {
+            Some(resources) => scope.with("resources", resources.clone()),
+            None => scope,
+        }
+    }
+
+    /// Replaces the credential references in rendered option text with their values, after
+    /// checking that each credential may be sent to `host`. For code that sends something
+    /// itself (SMTP, IMAP); HTTP requests go through the HTTP client, which does the same
+    /// per hop.
+    pub async fn reveal(&self, text: &str, host: &str) -> Result<String, ActionError> {
+        Ok(self.credentials.reveal(text, host).await?)
+    }
+
+    /// Opens credential `name` for a request to `host`.
+    pub async fn credential(&self, name: &str, host: &str) -> Result<Unsealed, ActionError> {
+        let unsealed = self.credentials.unseal(name).await?;
+        unsealed.check_host(host)?;
+        Ok(unsealed)
     }
 
     /// Whether the action has this option.

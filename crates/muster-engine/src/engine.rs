@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::compiled::{CompiledAction, CompiledPlaybook};
 use crate::context::Services;
+use crate::credentials::{Credentials, MasterKey};
 use crate::error::EngineError;
 use crate::execute::{Gate, HeldTasks, Job};
 use crate::follow::{Emitted, Reach, follow};
@@ -39,6 +40,9 @@ pub struct EngineConfig {
     pub poll_interval: Duration,
     /// How often finished runs past their retention are pruned.
     pub retention_interval: Duration,
+    /// The key credentials are sealed with; without one, credentials cannot be written or
+    /// used.
+    pub master_key: Option<MasterKey>,
 }
 
 impl Default for EngineConfig {
@@ -53,6 +57,7 @@ impl Default for EngineConfig {
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_secs(1),
             retention_interval: Duration::from_secs(3600),
+            master_key: None,
         }
     }
 }
@@ -113,6 +118,7 @@ pub(crate) struct Inner {
     pub registry: Arc<Registry>,
     pub expressions: Expressions,
     pub services: Services,
+    pub credentials: Credentials,
     pub config: EngineConfig,
     pub worker: Arc<str>,
     pub in_flight: Arc<Semaphore>,
@@ -136,12 +142,14 @@ impl Engine {
         config: EngineConfig,
     ) -> Self {
         let (shutdown, _) = watch::channel(false);
+        let credentials = Credentials::new(store.clone(), config.master_key.clone());
         Self {
             inner: Arc::new(Inner {
                 store,
                 registry: Arc::new(registry),
                 expressions: Expressions::new(),
                 services,
+                credentials,
                 worker: config.worker_id.as_str().into(),
                 in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
                 config,
@@ -154,6 +162,11 @@ impl Engine {
                 shutdown,
             }),
         }
+    }
+
+    /// Credentials: writing, listing and opening them, and the redactor.
+    pub fn credentials(&self) -> &Credentials {
+        &self.inner.credentials
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

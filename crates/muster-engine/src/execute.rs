@@ -23,6 +23,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use crate::action::{ActionError, Emission, Outcome, Wait};
 use crate::compiled::{CompiledAction, CompiledPlaybook};
 use crate::context::{ActionContext, TaskInfo};
+use crate::credentials::Redactor;
 use crate::engine::{Inner, RunStart};
 use crate::follow::{Emitted, Followers, Reach, follow};
 use crate::retry::retry_delay;
@@ -185,6 +186,11 @@ pub(crate) async fn run_action(
     input: &Arc<ContextNode>,
     now: i64,
 ) -> Result<Outcome, ActionError> {
+    let resources = if action.uses_resources {
+        Some(load_resources(&*inner.store).await?)
+    } else {
+        None
+    };
     let ctx = ActionContext::new(
         playbook,
         action,
@@ -192,6 +198,8 @@ pub(crate) async fn run_action(
         input,
         &*inner.store,
         &inner.services,
+        &inner.credentials,
+        resources,
         now,
     );
     let started = Instant::now();
@@ -218,7 +226,53 @@ pub(crate) async fn run_action(
     };
     metrics::counter!("muster_action_executions_total", "type" => kind, "outcome" => outcome_label)
         .increment(1);
-    result
+    redact(inner.credentials.redactor(), result)
+}
+
+/// Hides secrets and credential references in what an action produced, before anything is
+/// recorded, logged or handed to the next step.
+fn redact(
+    redactor: &Redactor,
+    result: Result<Outcome, ActionError>,
+) -> Result<Outcome, ActionError> {
+    match result {
+        Ok(mut outcome) => {
+            for emission in &mut outcome.emits {
+                redactor.redact_json(&mut emission.output);
+            }
+            if let Some(output) = &mut outcome.run_output {
+                redactor.redact_json(output);
+            }
+            match &mut outcome.wait {
+                Some(Wait::Until { reason, .. } | Wait::Signal { reason, .. }) => {
+                    *reason = redactor.redact(reason);
+                }
+                Some(Wait::Child { inputs, .. }) => redactor.redact_json(inputs),
+                None => {}
+            }
+            Ok(outcome)
+        }
+        Err(mut error) => {
+            if redactor.needs(&error.message) {
+                error.message = redactor.redact(&error.message);
+            }
+            if let Some(details) = &mut error.details {
+                redactor.redact_json(details);
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Every resource, as the `resources` variable.
+async fn load_resources(store: &dyn muster_store::Store) -> Result<Value, ActionError> {
+    let records = store
+        .resources()
+        .await
+        .map_err(|e| ActionError::transient(format!("reading resources: {e}")))?;
+    Ok(Value::Object(
+        records.into_iter().map(|r| (r.name, r.value)).collect(),
+    ))
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -8,6 +8,7 @@
 mod action;
 mod compiled;
 mod context;
+pub mod credentials;
 mod engine;
 mod error;
 mod execute;
@@ -24,6 +25,7 @@ mod watch;
 pub use action::{Action, ActionError, ActionSpec, Emission, ErrorClass, Outcome, Wait};
 pub use compiled::{CompiledAction, CompiledPlaybook};
 pub use context::{ActionContext, GroupEntry, Services, TaskInfo, to_value};
+pub use credentials::{CredentialError, Credentials, MasterKey, Secret};
 pub use engine::{Engine, EngineConfig, Installed, TriggerRequest};
 pub use error::EngineError;
 pub use inputs::apply_inputs;

@@ -22,9 +22,17 @@ fn event(action: &str, parent: Option<EventId>, output: &serde_json::Value) -> N
 fn start() -> StartRun {
     let trigger_output = json!({"method": "POST", "path": "alert", "headers": {"content-type": "application/json", "host": "127.0.0.1:8080", "user-agent": "wrk"}, "query": {}, "body": {"src_ip": "203.0.113.7", "event_type": "brute_force", "user": "alice", "count": 12}});
     let trigger = event("alert", None, &trigger_output);
-    let set = event("normalize", Some(trigger.id), &json!({"source_ip": "203.0.113.7", "alert_type": "brute_force", "user": "alice", "count": 12}));
+    let set = event(
+        "normalize",
+        Some(trigger.id),
+        &json!({"source_ip": "203.0.113.7", "alert_type": "brute_force", "user": "alice", "count": 12}),
+    );
     let condition = event("enough", Some(set.id), &json!({"result": true}));
-    let http = event("reputation", Some(condition.id), &json!({"status": 200, "headers": {"content-type": "application/json", "content-length": "96"}, "body": {"data": {"ipAddress": "203.0.113.7", "abuseConfidenceScore": 87, "countryCode": "NL", "totalReports": 42}}}));
+    let http = event(
+        "reputation",
+        Some(condition.id),
+        &json!({"status": 200, "headers": {"content-type": "application/json", "content-length": "96"}, "body": {"data": {"ipAddress": "203.0.113.7", "abuseConfidenceScore": 87, "countryCode": "NL", "totalReports": 42}}}),
+    );
     let output = json!({"source_ip": "203.0.113.7", "abuse_score": 87, "verdict": "block"});
     let exit = event("verdict", Some(http.id), &output);
     StartRun {

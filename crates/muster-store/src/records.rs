@@ -198,3 +198,30 @@ pub struct ScheduleRecord {
     pub action: String,
     pub next_at: Millis,
 }
+
+/// A stored credential: its value sealed (encrypted by the engine), the rest in the clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialRecord {
+    pub name: String,
+    /// The credential type (`text`, `basic`, …).
+    pub kind: String,
+    /// The encrypted value; the store never sees it in the clear.
+    pub sealed: Vec<u8>,
+    /// Hosts the credential may be sent to (`api.example.com`, `*.example.com`).
+    pub allowed_domains: Vec<String>,
+    pub description: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// When the value was last replaced by a rotation.
+    pub rotated_at: Option<Millis>,
+}
+
+/// A named non-secret value shared by playbooks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceRecord {
+    pub name: String,
+    pub value: Value,
+    pub description: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}

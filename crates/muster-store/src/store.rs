@@ -70,6 +70,27 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_playbook(&self, name: &str) -> Result<bool>;
     async fn set_playbook_enabled(&self, name: &str, enabled: bool) -> Result<bool>;
 
+    // --- credentials, resources and settings ------------------------------------------------
+
+    /// Inserts or replaces a credential (a replaced one keeps its `created_at`).
+    async fn put_credential(&self, credential: CredentialRecord) -> Result<()>;
+    async fn credential(&self, name: &str) -> Result<Option<CredentialRecord>>;
+    async fn credentials(&self) -> Result<Vec<CredentialRecord>>;
+    async fn delete_credential(&self, name: &str) -> Result<bool>;
+    async fn put_resource(
+        &self,
+        name: &str,
+        value: &serde_json::Value,
+        description: Option<&str>,
+    ) -> Result<ResourceRecord>;
+    async fn resource(&self, name: &str) -> Result<Option<ResourceRecord>>;
+    async fn resources(&self) -> Result<Vec<ResourceRecord>>;
+    async fn delete_resource(&self, name: &str) -> Result<bool>;
+    async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Stores `value` under `key` unless the key is set (by any process); returns the value
+    /// stored now.
+    async fn init_setting(&self, key: &str, value: Vec<u8>) -> Result<Vec<u8>>;
+
     // --- execution: each call is one transaction --------------------------------------------
 
     fn start_run(&self, start: StartRun) -> CommitTicket<Effects>;

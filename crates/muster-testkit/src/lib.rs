@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use muster_engine::{Engine, EngineConfig, Installed, Registry, Services};
+use muster_engine::credentials::NewCredential;
+use muster_engine::{Engine, EngineConfig, Installed, MasterKey, Registry, Secret, Services};
 use muster_model::RunId;
 use muster_store::{EventRecord, RunRecord, SqliteOptions, SqliteStore, Store};
 use serde_json::Value;
@@ -23,6 +24,7 @@ pub fn test_config() -> EngineConfig {
     EngineConfig {
         poll_interval: Duration::from_millis(50),
         lease: Duration::from_secs(5),
+        master_key: Some(MasterKey::generate()),
         ..EngineConfig::default()
     }
 }
@@ -38,6 +40,11 @@ impl TestEngine {
         let store =
             SqliteStore::open(dir.path(), SqliteOptions::default()).expect("opening the store");
         let engine = Engine::new(Arc::new(store.clone()), registry, services, config);
+        engine
+            .credentials()
+            .verify_key()
+            .await
+            .expect("checking the master key");
         engine.load_playbooks().await.expect("loading playbooks");
         engine.start();
         Self { engine, store, dir }
@@ -72,6 +79,29 @@ impl TestEngine {
         let record = self.store.run(run).await.unwrap().expect("the run exists");
         let events = self.store.run_events(run).await.unwrap();
         (record, events)
+    }
+
+    /// Stores a credential: `value` is its JSON form (`{"type": "text", "value": "…"}`).
+    pub async fn set_credential(&self, name: &str, value: Value, allowed_domains: &[&str]) {
+        let secret = Secret::from_json(value).expect("a valid credential value");
+        self.engine
+            .credentials()
+            .set(NewCredential {
+                name: name.to_string(),
+                secret,
+                allowed_domains: allowed_domains.iter().map(|d| d.to_string()).collect(),
+                description: None,
+            })
+            .await
+            .expect("storing the credential");
+    }
+
+    /// Stores a resource.
+    pub async fn set_resource(&self, name: &str, value: Value) {
+        self.store
+            .put_resource(name, &value, None)
+            .await
+            .expect("storing the resource");
     }
 
     /// Starts a run and waits up to 10 s for it to end.

@@ -11,6 +11,8 @@
 //! - Rate limits per host or credential ([`rate_limit`]) that make tasks wait, not fail.
 
 mod addresses;
+mod auth;
+mod credentials;
 pub mod errors;
 pub mod guard;
 pub mod paginate;
@@ -67,6 +69,7 @@ pub struct HttpClient {
     pub(crate) settings: HttpSettings,
     pub(crate) guard: Arc<Guard>,
     rate_limits: Arc<RateLimits>,
+    pub(crate) tokens: Arc<auth::TokenCache>,
 }
 
 impl HttpClient {
@@ -92,6 +95,7 @@ impl HttpClient {
             settings,
             guard,
             rate_limits: Arc::new(RateLimits::default()),
+            tokens: Arc::default(),
         })
     }
 

@@ -16,6 +16,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::auth;
+use super::credentials::{RequestSecrets, reveal_options};
 use super::paginate::{PaginateOptions, Paginator, Progress, Step};
 use super::rate_limit::{Rate, RateDecision, RateKey};
 use super::response::{BodyMode, body_value, header_map};
@@ -72,6 +74,16 @@ struct HttpRequestOptions {
     /// Fetch further pages (GET only) and collect their items.
     #[serde(default)]
     paginate: Option<PaginateOptions>,
+    /// Authenticate with a credential, as `credentials.NAME`: `text` is sent as
+    /// `Authorization: Bearer …`, `basic` as basic auth, `header` as its header, and the token
+    /// types (`oauth2_client_credentials`, `http_token`, `jwt`) as a current token.
+    #[serde(default)]
+    #[expect(
+        dead_code,
+        reason = "taken out of the rendered options before they are parsed: it names a \
+                  credential and must not be revealed like the other options"
+    )]
+    auth: Option<String>,
 }
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
@@ -179,6 +191,16 @@ impl Action for HttpRequest {
                 hint: None,
             });
         }
+        if let Some(auth) = def.options.get("auth")
+            && !has_expression(auth)
+            && let Err(e) = auth::auth_name(auth)
+        {
+            problems.push(OptionProblem {
+                path: "auth".into(),
+                message: e.message,
+                hint: Some("for example `auth: credentials.jira`".into()),
+            });
+        }
         if let Some(paginate) = def.options.get("paginate")
             && let Some(message) = paginate_problem(paginate)
         {
@@ -206,9 +228,21 @@ impl Action for HttpRequest {
             .services
             .get::<HttpClient>()
             .ok_or_else(|| ActionError::permanent("no HTTP client is configured"))?;
-        let options: HttpRequestOptions =
-            crate::options::parse(Value::Object(ctx.options_except(&[])?))?;
-        let request = build_request(&options, &ctx.task.id.to_string())?;
+        let mut rendered = ctx.options_except(&[])?;
+        let auth = match rendered.remove("auth") {
+            Some(name) => Some(ctx.credentials.unseal(&auth::auth_name(&name)?).await?),
+            None => None,
+        };
+        let mut rendered = Value::Object(rendered);
+        let mut secrets = RequestSecrets::default();
+        reveal_options(ctx, client, &mut rendered, &mut secrets).await?;
+        let options: HttpRequestOptions = crate::options::parse(rendered)?;
+        let mut request = build_request(&options, &ctx.task.id.to_string())?;
+        if let Some(auth) = &auth {
+            auth::apply(ctx, client, auth, &mut request.headers, false, &mut secrets).await?;
+        }
+        secrets.check_destination(&request)?;
+        let mut refreshed = false;
         let mode = BodyMode::parse(options.response.as_deref())?;
         let limit = match &options.rate_limit {
             Some(text) => Some(rate_limit(
@@ -238,7 +272,18 @@ impl Action for HttpRequest {
                 Some(paginator) => paginator.request_for(&request, &progress)?,
                 None => request.clone(),
             };
-            let fetched = client.fetch(&page_request).await?;
+            let fetched = client
+                .fetch_checked(&page_request, &|hop| secrets.check_hop(hop))
+                .await?;
+            if fetched.status == reqwest::StatusCode::UNAUTHORIZED
+                && let Some(auth) = auth.as_ref().filter(|a| auth::refreshable(a))
+                && !refreshed
+            {
+                // An expired or revoked token: fetch a new one and try once more.
+                refreshed = true;
+                auth::apply(ctx, client, auth, &mut request.headers, true, &mut secrets).await?;
+                continue;
+            }
             let page_mode = if paginator.is_some() && fetched.status.is_success() {
                 BodyMode::Json
             } else {

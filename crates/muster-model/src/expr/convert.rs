@@ -4,6 +4,7 @@ use minijinja::Value;
 use minijinja::value::ValueKind;
 use serde_json::{Map, Number};
 
+use super::credential_ref::CredentialRef;
 use super::filters::time::DateTime;
 
 /// Deepest nesting of lists and maps in a result.
@@ -78,6 +79,9 @@ fn convert(
         ValueKind::Plain => match value.downcast_object_ref::<DateTime>() {
             Some(datetime) => serde_json::Value::String(datetime.to_rfc3339()),
             None => {
+                if let Some(reference) = value.downcast_object_ref::<CredentialRef>() {
+                    return Ok(serde_json::Value::String(reference.marker()));
+                }
                 return Err(unsupported(format!(
                     "a {} value (such as a function or macro) cannot be stored as JSON",
                     value.kind()

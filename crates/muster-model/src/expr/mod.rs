@@ -9,11 +9,12 @@
 //!
 //! Layout: `environment` (the engine and its [`Limits`]), `rewrite` (classification, static
 //! checks and the fallback rewrite), `compile` (option values to compiled nodes), `render`
-//! (evaluation and error messages), `convert` (engine values to JSON), `scope` (name
-//! resolution), `filters` (the functions, filters and tests by theme).
+//! (evaluation and error messages), `convert` (engine values to JSON), `credential_ref`
+//! (credential references), `scope` (name resolution), `filters` (the functions, filters and tests by theme).
 
 mod compile;
 mod convert;
+mod credential_ref;
 mod environment;
 mod filters;
 mod render;
@@ -25,6 +26,9 @@ use std::sync::Arc;
 use minijinja::Environment;
 use serde_json::Value;
 
+pub use credential_ref::{
+    CredentialRef, credentials_variable, has_references, references, replace_references, valid_name,
+};
 pub use environment::Limits;
 pub use filters::time::DateTime;
 pub use scope::Scope;

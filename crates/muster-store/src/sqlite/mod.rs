@@ -7,8 +7,10 @@
 
 mod apply;
 mod checkpoint;
+mod credentials;
 mod playbooks;
 mod read;
+mod resources;
 mod schema;
 mod writer;
 
@@ -247,6 +249,66 @@ impl Store for SqliteStore {
     async fn set_playbook_enabled(&self, name: &str, enabled: bool) -> Result<bool> {
         let name = name.to_string();
         self.write(move |conn| playbooks::set_enabled(conn, &name, enabled, now_millis()))
+            .await
+    }
+
+    async fn put_credential(&self, credential: CredentialRecord) -> Result<()> {
+        self.write(move |conn| credentials::put(conn, &credential))
+            .await
+    }
+
+    async fn credential(&self, name: &str) -> Result<Option<CredentialRecord>> {
+        let name = name.to_string();
+        self.read(move |conn| credentials::get(conn, &name)).await
+    }
+
+    async fn credentials(&self) -> Result<Vec<CredentialRecord>> {
+        self.read(credentials::list).await
+    }
+
+    async fn delete_credential(&self, name: &str) -> Result<bool> {
+        let name = name.to_string();
+        self.write(move |conn| credentials::delete(conn, &name))
+            .await
+    }
+
+    async fn put_resource(
+        &self,
+        name: &str,
+        value: &serde_json::Value,
+        description: Option<&str>,
+    ) -> Result<ResourceRecord> {
+        let (name, value) = (name.to_string(), value.clone());
+        let description = description.map(str::to_string);
+        self.write(move |conn| {
+            resources::put(conn, &name, &value, description.as_deref(), now_millis())
+        })
+        .await
+    }
+
+    async fn resource(&self, name: &str) -> Result<Option<ResourceRecord>> {
+        let name = name.to_string();
+        self.read(move |conn| resources::get(conn, &name)).await
+    }
+
+    async fn resources(&self) -> Result<Vec<ResourceRecord>> {
+        self.read(resources::list).await
+    }
+
+    async fn delete_resource(&self, name: &str) -> Result<bool> {
+        let name = name.to_string();
+        self.write(move |conn| resources::delete(conn, &name)).await
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let key = key.to_string();
+        self.read(move |conn| credentials::setting(conn, &key))
+            .await
+    }
+
+    async fn init_setting(&self, key: &str, value: Vec<u8>) -> Result<Vec<u8>> {
+        let key = key.to_string();
+        self.write(move |conn| credentials::init_setting(conn, &key, &value))
             .await
     }
 

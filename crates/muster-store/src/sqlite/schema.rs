@@ -115,6 +115,30 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (scope, key)
     );
     "#,
+    // 2: credentials (sealed values), resources, and store-wide settings (the master key check).
+    r#"
+    CREATE TABLE credentials (
+        name            TEXT PRIMARY KEY,
+        kind            TEXT NOT NULL,
+        sealed          BLOB NOT NULL,
+        allowed_domains TEXT NOT NULL,
+        description     TEXT,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        rotated_at      INTEGER
+    );
+    CREATE TABLE resources (
+        name        TEXT PRIMARY KEY,
+        value       TEXT NOT NULL,
+        description TEXT,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
