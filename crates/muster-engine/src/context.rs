@@ -63,6 +63,10 @@ pub struct ActionContext<'a> {
 }
 
 impl<'a> ActionContext<'a> {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site, which has each part at hand"
+    )]
     pub(crate) fn new(
         playbook: &'a CompiledPlaybook,
         action: &'a CompiledAction,

@@ -67,8 +67,9 @@ struct HttpRequestOptions {
     /// request over the limit waits (durably) instead of failing.
     #[serde(default)]
     rate_limit: Option<String>,
-    /// The budget `rate_limit` counts against (default: the URL's host). Requests with the same
-    /// key and rate share one budget, e.g. every request made with one API key.
+    /// The budget `rate_limit` counts against (default: the credential of `auth`, else the
+    /// URL's host). Requests with the same key and rate share one budget, e.g. every request
+    /// made with one API key.
     #[serde(default)]
     rate_limit_key: Option<String>,
     /// Fetch further pages (GET only) and collect their items.
@@ -104,7 +105,13 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
                   Redirects are followed up to `[http] max_redirects`; a redirect to another \
                   origin drops `Authorization`, `Cookie` and every other header that may carry \
                   a credential.\n\n\
-                  `rate_limit: 10/1s` limits requests per host (or per `rate_limit_key`); a \
+                  Credentials: `{{ credentials.NAME }}` anywhere in the options, or \
+                  `auth: credentials.NAME` for typed authentication (basic, header, OAuth2 \
+                  client credentials, login tokens, JWT), is sent only to the credential's \
+                  allowed domains (checked for every redirect too) and shows as \
+                  `[redacted:NAME]` in everything recorded (see docs/credentials.md).\n\n\
+                  `rate_limit: 10/1s` limits requests per host (per credential with `auth`, or \
+                  per `rate_limit_key`); a \
                   request over the limit parks its task until the limit allows it (the run \
                   shows `waiting`). Budgets are kept per process.\n\n\
                   `paginate` follows further pages and adds `items` (every page's items, up \
@@ -248,6 +255,7 @@ impl Action for HttpRequest {
             Some(text) => Some(rate_limit(
                 text,
                 options.rate_limit_key.as_deref(),
+                auth.as_ref().map(|a| a.name.as_str()),
                 &request,
             )?),
             None => None,
@@ -421,17 +429,21 @@ fn build_request(
     })
 }
 
+/// The budget a request counts against: the one named, else the credential of `auth` (the
+/// far end counts per key), else the host.
 fn rate_limit(
     text: &str,
     key: Option<&str>,
+    credential: Option<&str>,
     request: &OutboundRequest,
 ) -> Result<(RateKey, Rate), ActionError> {
     let rate = text
         .parse::<Rate>()
         .map_err(|e| ActionError::permanent(format!("option `rate_limit`: {e}")))?;
-    let key = match key.filter(|k| !k.is_empty()) {
-        Some(key) => RateKey::named(key),
-        None => RateKey::host(request.url.host_str().unwrap_or_default()),
+    let key = match (key.filter(|k| !k.is_empty()), credential) {
+        (Some(key), _) => RateKey::named(key),
+        (None, Some(credential)) => RateKey::credential(credential),
+        (None, None) => RateKey::host(request.url.host_str().unwrap_or_default()),
     };
     Ok((key, rate))
 }

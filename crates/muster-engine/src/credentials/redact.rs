@@ -81,15 +81,8 @@ impl Redactor {
 
     /// Redacts every string (and key) in a JSON value, in place.
     pub fn redact_json(&self, value: &mut Value) {
-        if self.is_empty_for(value) {
-            return;
-        }
         match value {
-            Value::String(text) => {
-                if self.needs(text) {
-                    *text = self.redact(text);
-                }
-            }
+            Value::String(text) if self.needs(text) => *text = self.redact(text),
             Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
             Value::Object(map) => {
                 if map.keys().any(|k| self.needs(k)) {
@@ -102,11 +95,6 @@ impl Redactor {
             }
             _ => {}
         }
-    }
-
-    /// Nothing to do: no secrets known and no markers possible in a scalar.
-    fn is_empty_for(&self, value: &Value) -> bool {
-        !matches!(value, Value::String(_) | Value::Array(_) | Value::Object(_))
     }
 }
 
