@@ -121,7 +121,7 @@ impl Secret {
                 "unknown credential type `{kind}`; use one of {}",
                 Self::KINDS.join(", ")
             ),
-            Some(kind) => format!("a `{kind}` credential: {e}"),
+            Some(kind) => format!("a `{kind}` credential: {}", without_values(&e.to_string())),
             None => format!("the credential needs a `type` ({})", Self::KINDS.join(", ")),
         })?;
         secret.check()?;
@@ -263,6 +263,28 @@ pub(crate) fn redactable(text: &str) -> bool {
     text.len() >= MIN_REDACTED_LEN
 }
 
+/// serde names the value it did not expect (`invalid type: string "hunter2", expected a map`);
+/// a credential's value must not reach a message, so only its kind is kept.
+fn without_values(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        let Some(start) = message.find(prefix).map(|i| i + prefix.len()) else {
+            continue;
+        };
+        // The expectation never holds a value; the value may hold ", expected ".
+        let Some(end) = message.rfind(", expected ").filter(|&end| end >= start) else {
+            return format!("{}a value of the wrong type", &message[..start]);
+        };
+        let unexpected = &message[start..end];
+        let kind = unexpected
+            .split(['`', '"'])
+            .next()
+            .unwrap_or_default()
+            .trim_end();
+        return format!("{}{kind}{}", &message[..start], &message[end..]);
+    }
+    message.to_string()
+}
+
 fn collect_strings(value: &Value, out: &mut Vec<String>) {
     match value {
         Value::String(s) => out.push(s.clone()),
@@ -329,6 +351,26 @@ mod tests {
         )
         .unwrap_err();
         assert!(token.contains("url"), "{token}");
+    }
+
+    #[test]
+    fn messages_about_wrong_types_do_not_quote_the_value() {
+        let number = Secret::from_json(
+            json!({"type": "basic", "username": "svc", "password": 81_726_354_u64}),
+        )
+        .unwrap_err();
+        assert!(number.contains("integer, expected a string"), "{number}");
+        assert!(!number.contains("81726354"), "{number}");
+        let text = Secret::from_json(json!({
+            "type": "http_token", "url": "https://x.example", "token_path": "body.t",
+            "headers": "hunter2-secret, expected a map"
+        }))
+        .unwrap_err();
+        assert!(
+            text.contains("invalid type: string, expected a map"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
     }
 
     #[test]
