@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 
@@ -68,6 +68,25 @@ pub fn parse_json(bytes: &Bytes) -> Result<Value, ApiError> {
             err.column()
         ))
     })
+}
+
+/// Reads a JSON object body (no content type, or a JSON one), up to `limit` bytes.
+pub async fn read_json_object(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Map<String, Value>, ApiError> {
+    if let Some(media) = media_type(headers)
+        && !is_json_type(&media)
+    {
+        return Err(ApiError::unsupported_media_type(format!(
+            "the body must be JSON (application/json), not `{media}`"
+        )));
+    }
+    match parse_json(&read_body(headers, body, limit).await?)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::bad_request("the body must be a JSON object")),
+    }
 }
 
 /// serde_json's message without its own " at line X column Y" suffix.

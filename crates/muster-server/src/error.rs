@@ -11,7 +11,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use muster_engine::EngineError;
+use muster_engine::{CredentialError, EngineError};
 use muster_model::load::Diagnostic;
 use muster_store::StoreError;
 use serde::{Deserialize, Serialize};
@@ -162,6 +162,12 @@ impl ApiError {
         error
     }
 
+    /// A well-formed request whose content is invalid (`code` names what: `invalid_credential`,
+    /// `invalid_resource`).
+    pub fn unprocessable(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
@@ -224,6 +230,27 @@ impl From<EngineError> for ApiError {
             }
             EngineError::StoredPlaybookInvalid { .. } => ApiError::internal(err.to_string()),
             EngineError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<CredentialError> for ApiError {
+    fn from(err: CredentialError) -> Self {
+        match err {
+            CredentialError::NotFound(_) => ApiError::not_found(err.to_string()),
+            CredentialError::Invalid(message) => {
+                ApiError::unprocessable("invalid_credential", message)
+            }
+            CredentialError::NoKey => ApiError::unavailable(err.to_string()),
+            CredentialError::Store(store) => store.into(),
+            CredentialError::MasterKey(_) | CredentialError::Sealed(_) => {
+                ApiError::internal(err.to_string())
+            }
+            CredentialError::NotAllowed { .. }
+            | CredentialError::NoField { .. }
+            | CredentialError::TokenOnly { .. } => {
+                ApiError::unprocessable("invalid_credential", err.to_string())
+            }
         }
     }
 }

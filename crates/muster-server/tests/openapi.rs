@@ -16,6 +16,11 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/events/{id}", &["get"]),
     ("/api/v1/actions", &["get"]),
     ("/api/v1/actions/{type}", &["get"]),
+    ("/api/v1/credentials", &["get", "post"]),
+    ("/api/v1/credentials/{name}", &["get", "delete"]),
+    ("/api/v1/credentials/{name}/rotate", &["post"]),
+    ("/api/v1/resources", &["get", "post"]),
+    ("/api/v1/resources/{name}", &["get", "put", "delete"]),
     ("/api/v1/openapi.json", &["get"]),
     ("/hooks/{path}", &["post"]),
     ("/healthz", &["get"]),
@@ -103,6 +108,9 @@ fn every_schema_reference_resolves() {
         "RunDetail",
         "EventView",
         "ErrorBody",
+        "CredentialView",
+        "CredentialWrite",
+        "ResourceView",
     ] {
         assert!(
             doc["components"]["schemas"].get(schema).is_some(),

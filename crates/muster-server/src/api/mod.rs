@@ -5,9 +5,11 @@
 //! declarations and cannot drift apart.
 
 mod actions;
+mod credentials;
 pub(crate) mod extract;
 mod openapi_json;
 mod playbooks;
+mod resources;
 mod runs;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
@@ -25,8 +27,9 @@ pub const API_PREFIX: &str = "/api/v1";
 #[openapi(
     info(
         title = "Muster API",
-        description = "Manage playbooks, start and inspect runs, and receive webhooks. Every \
-                       `/api/v1` route requires `Authorization: Bearer <token>`. Errors are \
+        description = "Manage playbooks, credentials and resources, start and inspect runs, and \
+                       receive webhooks. Every `/api/v1` route requires \
+                       `Authorization: Bearer <token>`. Errors are \
                        `{\"code\", \"message\"}` with the matching HTTP status."
     ),
     paths(
@@ -41,6 +44,8 @@ pub const API_PREFIX: &str = "/api/v1";
         (name = "playbooks", description = "Create, export, enable and delete playbooks."),
         (name = "runs", description = "Start runs, follow them, cancel them."),
         (name = "actions", description = "The action types this server can run."),
+        (name = "credentials", description = "Secrets playbooks use by name; values are never returned."),
+        (name = "resources", description = "Named non-secret values playbooks read as `resources.NAME`."),
         (name = "webhooks", description = "Inbound webhooks that start runs."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
     )
@@ -106,6 +111,24 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::get_event))
         .routes(routes!(actions::list_actions))
         .routes(routes!(actions::get_action))
+        .routes(routes!(
+            credentials::list_credentials,
+            credentials::set_credential
+        ))
+        .routes(routes!(
+            credentials::get_credential,
+            credentials::delete_credential
+        ))
+        .routes(routes!(credentials::rotate_credential))
+        .routes(routes!(
+            resources::list_resources,
+            resources::create_resource
+        ))
+        .routes(routes!(
+            resources::get_resource,
+            resources::replace_resource,
+            resources::delete_resource
+        ))
         .routes(routes!(openapi_json::openapi_json))
 }
 
