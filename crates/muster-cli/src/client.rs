@@ -101,6 +101,25 @@ impl ApiClient {
         }
     }
 
+    /// Sends `body` (or nothing) and reads a JSON answer; an API error answer is an error.
+    pub async fn call_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Value)> {
+        let body = body.map(|b| ("application/json", b.to_string()));
+        let (status, text) = self
+            .send(method, path, body, &[])
+            .await?
+            .map_err(|e| anyhow!(e))?;
+        if text.is_empty() {
+            return Ok((status, Value::Null));
+        }
+        let doc = serde_json::from_str(&text).context("the server's answer is not JSON")?;
+        Ok((status, doc))
+    }
+
     /// GET a JSON document.
     pub async fn get_json(&self, path: &str, query: &[(&str, String)]) -> Result<Value> {
         let (_, text) = self

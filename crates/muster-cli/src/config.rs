@@ -16,6 +16,7 @@ pub struct Config {
     pub store: StoreSection,
     pub engine: EngineSection,
     pub http: HttpSection,
+    pub credentials: CredentialsSection,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -93,6 +94,14 @@ impl Default for HttpSection {
     }
 }
 
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CredentialsSection {
+    /// The master key file (default `<data-dir>/master-key`); `MUSTER_MASTER_KEY` wins over
+    /// it.
+    pub master_key_file: Option<PathBuf>,
+}
+
 impl Config {
     /// Reads `file` if given, else `<data_dir>/muster.toml` if it exists, then applies the
     /// environment.
@@ -158,6 +167,7 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
     ("http", "max_response_bytes", Kind::Integer),
     ("http", "max_redirects", Kind::Integer),
     ("http", "allow", Kind::List),
+    ("credentials", "master_key_file", Kind::Text),
 ];
 
 #[derive(Clone, Copy)]
@@ -267,6 +277,35 @@ mod tests {
         let err =
             apply_env(&mut table, vars(&[("MUSTER_ENGINE_MAX_IN_FLIGHT", "many")])).unwrap_err();
         assert!(err.to_string().contains("whole number"));
+    }
+
+    #[test]
+    fn the_master_key_file_is_a_setting_and_the_key_itself_is_not() {
+        let mut table: toml::Table = "[credentials]\nmaster_key_file = \"/etc/muster/key\"\n"
+            .parse()
+            .unwrap();
+        let config: Config = toml::Value::Table(table.clone()).try_into().unwrap();
+        assert_eq!(
+            config.credentials.master_key_file.as_deref(),
+            Some(Path::new("/etc/muster/key"))
+        );
+        apply_env(
+            &mut table,
+            vars(&[
+                ("MUSTER_MASTER_KEY", "not a setting"),
+                (
+                    "MUSTER_CREDENTIALS_MASTER_KEY_FILE",
+                    "/run/secrets/muster-key",
+                ),
+            ]),
+        )
+        .unwrap();
+        let config: Config = toml::Value::Table(table).try_into().unwrap();
+        assert_eq!(
+            config.credentials.master_key_file.as_deref(),
+            Some(Path::new("/run/secrets/muster-key"))
+        );
+        assert_eq!(Config::default().credentials.master_key_file, None);
     }
 
     #[test]

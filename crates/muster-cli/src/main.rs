@@ -1,5 +1,6 @@
 //! The `muster` command: run the server, run a playbook once, validate playbooks, manage a
-//! running server, and use the security intelligence library.
+//! running server (playbooks, runs, credentials, resources), and use the security
+//! intelligence library.
 //!
 //! Data goes to stdout (`--json` for machines), diagnostics to stderr. Exit codes: 0 success,
 //! 1 the thing ran but failed (a failed run, invalid playbooks), 2 usage or set-up errors.
@@ -8,6 +9,7 @@ mod client;
 mod commands;
 mod config;
 mod logging;
+mod master_key;
 mod tree;
 
 use std::path::PathBuf;
@@ -48,6 +50,12 @@ enum Command {
     /// Inspect the runs of a running server.
     #[command(subcommand)]
     Runs(commands::runs::RunsCommand),
+    /// Manage the credentials of a running server (values are never shown).
+    #[command(subcommand)]
+    Credential(commands::credential::CredentialCommand),
+    /// Manage the resources (named non-secret values) of a running server.
+    #[command(subcommand)]
+    Resource(commands::resource::ResourceCommand),
     /// List and describe action types.
     #[command(subcommand)]
     Actions(commands::actions::ActionsCommand),
@@ -90,6 +98,8 @@ fn main() -> ExitCode {
             Command::Validate(args) => commands::validate::run(args),
             Command::Playbook(command) => commands::playbook::run(command).await,
             Command::Runs(command) => commands::runs::run(command).await,
+            Command::Credential(command) => commands::credential::run(command).await,
+            Command::Resource(command) => commands::resource::run(command).await,
             Command::Actions(command) => commands::actions::run(command),
             Command::Intel(command) => commands::intel::run(command),
         }

@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
 pub mod actions;
+pub mod credential;
 pub mod intel;
 pub mod playbook;
+pub mod resource;
 pub mod run;
 pub mod runs;
 pub mod serve;
@@ -25,6 +27,11 @@ pub fn read_input(path: &Path) -> Result<String> {
     }
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))
+}
+
+/// A name as one URL path segment.
+pub fn path_segment(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes()).collect()
 }
 
 /// Prints diagnostics to stderr, one per line.

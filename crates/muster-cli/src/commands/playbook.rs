@@ -7,6 +7,7 @@ use anyhow::{Result, anyhow};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+use super::path_segment;
 use crate::ServerArgs;
 use crate::client::ApiClient;
 
@@ -53,10 +54,6 @@ pub enum PlaybookCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
-}
-
-fn path_segment(name: &str) -> String {
-    url::form_urlencoded::byte_serialize(name.as_bytes()).collect()
 }
 
 pub async fn run(command: PlaybookCommand) -> Result<ExitCode> {

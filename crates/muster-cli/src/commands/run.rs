@@ -1,5 +1,6 @@
 //! `muster run FILE --event JSON|@file`: runs a playbook once on a temporary store and prints
-//! the event tree — the fastest way to develop a playbook.
+//! the event tree — the fastest way to develop a playbook. The temporary store has no
+//! credentials or resources: playbooks that use them run on `muster serve`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -157,6 +158,14 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         if let Some(output) = &record.output {
             println!("output: {output}");
         }
+    }
+    if record.status == RunStatus::Failed
+        && (source.contains("credentials.") || source.contains("resources."))
+    {
+        eprintln!(
+            "note: `muster run` uses a temporary store without credentials or resources; \
+             import the playbook into `muster serve` (which has them) to run it with them"
+        );
     }
     if finished.is_none() {
         eprintln!("the run did not finish within {} (--timeout)", args.timeout);

@@ -1,5 +1,6 @@
 //! `muster serve`: the API, webhooks and workers on the embedded SQLite store. With no
-//! configuration it creates `./muster-data/` and needs nothing else.
+//! configuration it creates `./muster-data/` (with its API token and master key) and needs
+//! nothing else. A master key that does not open the stored credentials stops start-up.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -45,13 +46,28 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
             ..SqliteOptions::default()
         },
     )?;
+    let master_key = crate::master_key::load(
+        std::env::var("MUSTER_MASTER_KEY").ok(),
+        config.credentials.master_key_file.as_deref(),
+        &args.data_dir,
+        &store,
+    )
+    .await?;
     let services = muster_actions::services(config.http()?)?;
     let engine = Engine::new(
         Arc::new(store),
         muster_actions::registry(),
         services,
-        config.engine(),
+        muster_engine::EngineConfig {
+            master_key: Some(master_key.key),
+            ..config.engine()
+        },
     );
+    engine
+        .credentials()
+        .verify_key()
+        .await
+        .with_context(|| format!("checking the master key ({})", master_key.source))?;
     for (name, problem) in engine.load_playbooks().await? {
         tracing::error!(playbook = %name, error = %problem, "a stored playbook does not load; its triggers are off");
     }
@@ -66,8 +82,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let address = listener.local_addr()?;
     eprintln!(
-        "Muster is listening on http://{address}\n  data directory: {}\n  API token ({token_source}): {token}\n  try: curl -H 'Authorization: Bearer {token}' http://{address}/api/v1/playbooks",
-        args.data_dir.display()
+        "Muster is listening on http://{address}\n  data directory: {}\n  master key: {} (back it up with the data directory)\n  API token ({token_source}): {token}\n  try: curl -H 'Authorization: Bearer {token}' http://{address}/api/v1/playbooks",
+        args.data_dir.display(),
+        master_key.source,
     );
     muster_server::serve(listener, router, stop_signal()).await?;
     eprintln!(

@@ -19,7 +19,7 @@ pub struct Muster {
     client: reqwest::Client,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -43,21 +43,19 @@ impl Muster {
     }
 
     pub async fn start_on(data_dir: &Path, port: u16) -> Self {
+        Self::start_with_env(data_dir, port, &[]).await
+    }
+
+    /// Starts `muster serve` with extra environment variables (which win over the defaults).
+    /// Its stdout and stderr go to `<data-dir>.log`.
+    pub async fn start_with_env(data_dir: &Path, port: u16, env: &[(&str, &str)]) -> Self {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(data_dir.with_extension("log"))
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_muster"))
-            .args(["serve", "--data-dir"])
-            .arg(data_dir)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("MUSTER_API_TOKEN", TOKEN)
-            .env("MUSTER_LOG", "warn")
-            .env("MUSTER_ENGINE_POLL_INTERVAL", "100ms")
-            // The tests' mock services listen on loopback, which an operator must allow.
-            .env("MUSTER_HTTP_ALLOW", "127.0.0.0/8")
-            .stdout(Stdio::null())
+        let child = serve_command(data_dir, port, env)
+            .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .expect("starting muster serve");
@@ -170,6 +168,43 @@ impl Muster {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// `muster serve` on `data_dir` with the tests' settings and `env` on top.
+pub fn serve_command(data_dir: &Path, port: u16, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_muster"));
+    command
+        .args(["serve", "--data-dir"])
+        .arg(data_dir)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("MUSTER_API_TOKEN", TOKEN)
+        .env("MUSTER_LOG", "warn")
+        .env("MUSTER_ENGINE_POLL_INTERVAL", "100ms")
+        // The tests' mock services listen on loopback, which an operator must allow.
+        .env("MUSTER_HTTP_ALLOW", "127.0.0.0/8")
+        .env_remove("MUSTER_MASTER_KEY")
+        .stdin(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
+/// Runs `muster serve` expecting it to stop at start-up; returns its exit code and stderr.
+pub async fn serve_fails(data_dir: &Path, env: &[(&str, &str)]) -> (i32, String) {
+    let mut command = tokio::process::Command::from(serve_command(data_dir, free_port(), env));
+    command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(30), command.output())
+        .await
+        .expect("muster serve should have stopped at start-up, but it is still running")
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 impl Drop for Muster {

@@ -1,0 +1,56 @@
+//! Where `muster serve` gets the master key credentials are sealed with: `MUSTER_MASTER_KEY`,
+//! else the key file (`[credentials] master_key_file`, default `<data-dir>/master-key`),
+//! created with a new random key (mode 0600) on first start.
+//!
+//! A new key is only ever made for a data directory that has never sealed anything: when the
+//! store records a key check and the key file is gone, start-up stops with an error rather than
+//! making a key that would not open the stored credentials.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, anyhow, bail};
+use muster_engine::MasterKey;
+use muster_store::Store;
+
+/// The store setting that proves which key sealed the credentials (written by the engine).
+const KEY_CHECK: &str = "master_key_check";
+
+/// The key, and where it came from (for the start-up message; never the key itself).
+pub struct Loaded {
+    pub key: MasterKey,
+    pub source: String,
+}
+
+/// Reads the key from `env` (the value of `MUSTER_MASTER_KEY`) or the key file.
+pub async fn load(
+    env: Option<String>,
+    file: Option<&Path>,
+    data_dir: &Path,
+    store: &dyn Store,
+) -> Result<Loaded> {
+    if let Some(text) = env.filter(|t| !t.trim().is_empty()) {
+        let key = MasterKey::parse(&text).map_err(|e| anyhow!("MUSTER_MASTER_KEY: {e}"))?;
+        return Ok(Loaded {
+            key,
+            source: "from MUSTER_MASTER_KEY".into(),
+        });
+    }
+    let path: PathBuf = file.map_or_else(|| data_dir.join("master-key"), Path::to_path_buf);
+    let exists = path.try_exists().unwrap_or(true);
+    if !exists && store.setting(KEY_CHECK).await?.is_some() {
+        bail!(
+            "the master key file {} is missing, but this data directory was set up with a \
+             master key (its credentials are sealed with it): restore the file from a backup, \
+             or set MUSTER_MASTER_KEY to that key. A new key is not made: it could not open \
+             them",
+            path.display()
+        );
+    }
+    let key = MasterKey::load_or_create(&path).map_err(|e| anyhow!("{e}"))?;
+    let source = if exists {
+        format!("from {}", path.display())
+    } else {
+        format!("generated into {}", path.display())
+    };
+    Ok(Loaded { key, source })
+}
