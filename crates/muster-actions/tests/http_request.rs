@@ -307,3 +307,39 @@ async fn idempotency_keys_can_be_chosen_or_turned_off_and_reads_send_none() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_failed_eager_get_counts_as_the_first_attempt() {
+    // A caller that waits for the result runs GETs before the run's first write; when that
+    // attempt fails, the retry is attempt 2 after its back-off, not a fresh attempt 1.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let t = common::engine().await;
+    t.install(&playbook(
+        &server.uri(),
+        "    retry: { attempts: 2, backoff: 10ms }",
+    ))
+    .await;
+    let request = muster_engine::TriggerRequest {
+        playbook: "lookup".into(),
+        trigger: None,
+        output: json!({"ip": "203.0.113.7"}),
+        once_key: None,
+        even_if_disabled: false,
+    };
+    let (run, _) = t
+        .engine
+        .trigger_and_wait(request, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    let (record, _) = t.finish(run, std::time::Duration::from_secs(10)).await;
+    assert_eq!(record.status, RunStatus::Failed);
+    assert!(
+        record.error.unwrap().to_string().contains("\"attempt\":2"),
+        "the last attempt is the second"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}

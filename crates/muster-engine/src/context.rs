@@ -247,6 +247,7 @@ impl<'a> ActionContext<'a> {
                     reason: format!("waiting for `{}` to collect its group", self.action.id()),
                 },
                 action_state: Some(entry.flush_state.to_string()),
+                attempt: 1,
             },
         }
     }

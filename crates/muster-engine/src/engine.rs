@@ -601,6 +601,7 @@ impl Inner {
             input_event: node.event,
             state,
             action_state: None,
+            attempt: 1,
         };
         (task, job)
     }

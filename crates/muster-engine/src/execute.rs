@@ -229,6 +229,16 @@ pub(crate) async fn run_action(
     redact(inner.credentials.redactor(), result)
 }
 
+/// Why a task waits before attempt `next`.
+pub(crate) fn retry_reason(action: &CompiledAction, error: &ActionError, next: u32) -> String {
+    format!(
+        "retrying `{}` after: {}, attempt {next}/{}",
+        action.id(),
+        error.message,
+        action.retry.attempts
+    )
+}
+
 /// Hides secrets and credential references in what an action produced, before anything is
 /// recorded, logged or handed to the next step.
 fn redact(
@@ -418,12 +428,7 @@ async fn failure(
         return Resolution::Retry {
             run_at: now + delay.as_millis() as i64,
             attempt: next,
-            reason: format!(
-                "retrying `{}` after: {}, attempt {next}/{}",
-                action.id(),
-                error.message,
-                action.retry.attempts
-            ),
+            reason: retry_reason(action, &error, next),
         };
     }
     if action.handles_errors {

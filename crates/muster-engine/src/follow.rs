@@ -16,14 +16,15 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use muster_model::{ContextNode, EventId, RunId, TaskId};
-use muster_store::{NewEvent, NewTask};
+use muster_store::{NewEvent, NewTask, NewTaskState};
 use serde_json::Value;
 
 use crate::action::Outcome;
 use crate::compiled::{CompiledAction, CompiledPlaybook};
 use crate::context::TaskInfo;
 use crate::engine::Inner;
-use crate::execute::{Job, run_action};
+use crate::execute::{Job, retry_reason, run_action};
+use crate::retry::retry_delay;
 
 /// Most steps executed inline for one write.
 const INLINE_BUDGET: usize = 64;
@@ -96,7 +97,27 @@ pub(crate) async fn follow(
                 attempt: 1,
                 state: None,
             };
-            if let Ok(outcome) = run_action(inner, playbook, action, &task, &input, now).await
+            let result = run_action(inner, playbook, action, &task, &input, now).await;
+            if let Err(error) = &result
+                && !action.implementation.spec().inline
+                && let Some(delay) = retry_delay(&action.retry, error, 2)
+            {
+                // The eager attempt reached the far end: it counts, and the retry waits its
+                // back-off like any other, instead of repeating the request at once.
+                followers.tasks.push(NewTask {
+                    id: task.id,
+                    action: action.id().to_string(),
+                    input_event: input.event,
+                    state: NewTaskState::Waiting {
+                        run_at: Some(now + delay.as_millis() as i64),
+                        reason: retry_reason(action, error, 2),
+                    },
+                    action_state: None,
+                    attempt: 2,
+                });
+                continue;
+            }
+            if let Ok(outcome) = result
                 && plain(&outcome)
             {
                 for emission in outcome.emits {
@@ -124,8 +145,8 @@ pub(crate) async fn follow(
                 }
                 continue;
             }
-            // Errors, waits and state changes take the ordinary path as a task of their own,
-            // which executes the action again.
+            // Other errors, waits and state changes take the ordinary path as a task of their
+            // own, which executes the action again.
         }
         let (task, job) = inner.new_task(playbook, run, action, &input, now);
         followers.tasks.push(task);

@@ -59,6 +59,9 @@ pub struct NewTask {
     pub state: NewTaskState,
     /// Continuation state for the action (JSON).
     pub action_state: Option<String>,
+    /// The attempt its first execution is (1, or more when an earlier attempt already
+    /// happened outside the task, such as an eager execution that failed).
+    pub attempt: u32,
 }
 
 /// Start a run: the run, its trigger event and the first tasks.

@@ -34,6 +34,7 @@ fn ready_task(action: &str, input: EventId) -> NewTask {
         input_event: input,
         state: NewTaskState::Ready { run_at: 0 },
         action_state: None,
+        attempt: 1,
     }
 }
 
@@ -378,6 +379,7 @@ async fn a_group_flushes_when_its_items_are_in() {
                     reason: "waiting for implode group".into(),
                 },
                 action_state: Some(json!({"flush": "g1"}).to_string()),
+                attempt: 1,
             },
         });
         store.complete(c).await.unwrap();

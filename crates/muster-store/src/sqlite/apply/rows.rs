@@ -75,7 +75,7 @@ pub(super) fn insert_task(
     conn.prepare_cached(
         "INSERT INTO tasks (id, run_id, playbook, version, action, input_event, status, run_at,
                             attempt, claims, lease_owner, lease_until, state, reason, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?15, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
     )?
     .execute(params![
         task.id.to_string(),
@@ -91,7 +91,8 @@ pub(super) fn insert_task(
         lease_until,
         task.action_state,
         reason,
-        now
+        now,
+        task.attempt.max(1)
     ])?;
     delta.pending += 1;
     Ok(())
