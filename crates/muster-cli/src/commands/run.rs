@@ -73,6 +73,8 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let services = muster_actions::services(settings.http()?)?;
     let config = EngineConfig {
         poll_interval: Duration::from_millis(100),
+        // One run from the given event: polling triggers must not read their real sources.
+        run_pollers: false,
         ..EngineConfig::default()
     };
     let engine = Engine::new(
