@@ -34,8 +34,12 @@ pub struct Dovecot {
     child: Child,
 }
 
-/// Where the `dovecot` binary is, if installed.
+/// Where the `dovecot` binary is, if installed: `MUSTER_DOVECOT` when set, else the usual
+/// places and `PATH`.
 fn binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("MUSTER_DOVECOT") {
+        return Some(PathBuf::from(path)).filter(|p| p.exists());
+    }
     let candidates = ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"];
     if let Some(found) = candidates.iter().map(PathBuf::from).find(|p| p.exists()) {
         return Some(found);
