@@ -1,7 +1,8 @@
 //! `email_inbox` against a real Dovecot started by each test on loopback (see
 //! `muster_testkit::dovecot`): one run per message with the parsed email, messages marked seen
 //! or moved after their run started, no second run for a message seen again (after a failed
-//! mark, a restart), and failing polls shown in the trigger's poll status.
+//! mark, a restart), logins from credentials, and failing polls shown in the trigger's poll
+//! status.
 //!
 //! Without a `dovecot` binary the tests print why they skip and pass, unless
 //! `MUSTER_REQUIRE_SERVERS=1`.
@@ -15,7 +16,7 @@ use muster_engine::{Engine, PollStatus};
 use muster_store::{RunFilter, Store};
 use muster_testkit::TestEngine;
 use muster_testkit::dovecot::{Dovecot, PASSWORD, USER};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::net::TcpStream;
 
 type Session = async_imap::Session<TcpStream>;
@@ -223,7 +224,7 @@ async fn each_message_starts_one_run_even_when_seen_again_or_after_a_restart() {
 }
 
 #[tokio::test]
-async fn after_move_moves_processed_messages_over_implicit_tls() {
+async fn after_move_moves_processed_messages_over_implicit_tls_with_a_credential() {
     let Some(dovecot) = Dovecot::start("email_inbox: after move").await else {
         return;
     };
@@ -243,7 +244,14 @@ async fn after_move_moves_processed_messages_over_implicit_tls() {
     );
     let extra = "      after: move\n      move_to: Processed\n      include_raw: true";
     let t = common::engine().await;
-    t.install(&playbook(&dovecot, &connection, extra)).await;
+    let login = json!({"type": "basic", "username": USER, "password": PASSWORD});
+    t.set_credential("mailbox", login, &["127.0.0.1"]).await;
+    let with_credential = playbook(&dovecot, &connection, extra).replace(
+        &format!("      username: {USER}\n      password: \"{PASSWORD}\"\n"),
+        "      credential: mailbox\n",
+    );
+    assert!(with_credential.contains("credential: mailbox"));
+    t.install(&with_credential).await;
     let status = polls(&t.engine, 1).await;
     assert_eq!(status.last_error, None, "{}", dovecot.log());
     let events = trigger_events(&t).await;

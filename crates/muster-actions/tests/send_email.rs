@@ -1,7 +1,7 @@
 //! `send_email` against a real SMTP server on loopback (the testkit's sink): plain text,
 //! STARTTLS and implicit TLS, AUTH PLAIN and LOGIN, multipart bodies and attachments as they
-//! arrived, envelope recipients, error classes, the operator's default server, and a
-//! Message-ID that stays the same when a step is retried.
+//! arrived, envelope recipients, error classes, the operator's default server, logins from
+//! credentials, and a Message-ID that stays the same when a step is retried.
 
 mod common;
 
@@ -375,6 +375,7 @@ async fn the_operators_default_server_and_sender_are_used_without_an_smtp_option
             security: Security::Starttls,
             username: Some("relay".into()),
             password: Some("relay-pw".into()),
+            credential: None,
             timeout: Duration::from_secs(5),
             tls: TlsCheck::new(None, Some(ca.display().to_string())),
         },
@@ -422,4 +423,61 @@ links: [start -> notify]
     let (run, _) = t.run("nowhere", json!({})).await;
     assert_eq!(run.status, RunStatus::Failed);
     assert!(run.reason.unwrap().contains("[smtp]"));
+}
+
+#[tokio::test]
+async fn credentials_log_in_only_toward_their_allowed_hosts() {
+    let sink = SmtpSink::start(SinkConfig {
+        auth: Some(("soc".into(), "vault-Secret-9".into())),
+        ..SinkConfig::default()
+    })
+    .await;
+    let t = common::engine().await;
+    let basic = json!({"type": "basic", "username": "soc", "password": "vault-Secret-9"});
+    t.set_credential("relay", basic.clone(), &["127.0.0.1"])
+        .await;
+    t.set_credential("elsewhere", basic, &["smtp.example.com"])
+        .await;
+
+    t.install(&playbook(
+        &smtp(sink.port(), "none", ", credential: relay"),
+        "",
+    ))
+    .await;
+    let (run, events) = t
+        .run("mail", json!({"to": "a@example.org", "case": 8}))
+        .await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.reason);
+    let reference = ", username: soc, password: \"{{ credentials.relay.password }}\"";
+    t.install(&playbook(&smtp(sink.port(), "none", reference), ""))
+        .await;
+    let (again, more) = t
+        .run("mail", json!({"to": "a@example.org", "case": 9}))
+        .await;
+    assert_eq!(again.status, RunStatus::Succeeded, "{:?}", again.reason);
+    let received = sink.wait_for(2, WAIT).await;
+    assert!(
+        received
+            .iter()
+            .all(|m| m.auth == Some(("PLAIN".into(), "soc".into())))
+    );
+
+    t.install(&playbook(
+        &smtp(sink.port(), "none", ", credential: elsewhere"),
+        "",
+    ))
+    .await;
+    let (refused, _) = t
+        .run("mail", json!({"to": "a@example.org", "case": 10}))
+        .await;
+    assert_eq!(refused.status, RunStatus::Failed);
+    let reason = refused.reason.clone().unwrap();
+    assert!(
+        reason.contains("may not be sent to `127.0.0.1`"),
+        "{reason}"
+    );
+    assert_eq!(sink.messages().len(), 2, "nothing was sent with it");
+    assert!(sink.failed_auth().is_empty());
+    let everything = format!("{run:?} {events:?} {again:?} {more:?} {refused:?}");
+    assert!(!everything.contains("vault-Secret-9"), "{everything}");
 }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use muster_model::RunId;
-use muster_model::expr::Scope;
+use muster_model::expr::{Scope, credentials_variable};
 use muster_store::{Millis, Store, now_millis};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use crate::action::{ActionError, ErrorClass};
 use crate::compiled::{CompiledAction, CompiledPlaybook};
 use crate::context::Services;
+use crate::credentials::{Credentials, Unsealed};
 use crate::engine::{Engine, TriggerRequest};
 use crate::error::EngineError;
 use crate::follow::Reach;
@@ -38,6 +39,7 @@ pub struct PollContext<'a> {
     pub action: &'a CompiledAction,
     pub store: &'a dyn Store,
     pub services: &'a Services,
+    pub credentials: &'a Credentials,
     engine: &'a Engine,
     status: &'a Mutex<PollStatus>,
 }
@@ -52,10 +54,10 @@ pub enum Started {
 }
 
 impl<'a> PollContext<'a> {
-    /// The trigger's options, rendered; only constant expressions can be evaluated, since no
-    /// event exists yet.
+    /// The trigger's options, rendered; since no event exists yet, only constant expressions
+    /// and `credentials` references (see [`PollContext::reveal`]) can be evaluated.
     pub fn options(&self) -> Result<Value, ActionError> {
-        let scope = Scope::new(None);
+        let scope = Scope::new(None).with("credentials", credentials_variable());
         let mut rendered = Map::new();
         for (name, value) in &self.action.options {
             let value = value.render(&scope).map_err(|e| {
@@ -97,6 +99,19 @@ impl<'a> PollContext<'a> {
             }
             Err(err) => Err(ActionError::permanent(format!("starting a run: {err}"))),
         }
+    }
+
+    /// Replaces the credential references in rendered option text with their values, after
+    /// checking that each credential may be sent to `host`.
+    pub async fn reveal(&self, text: &str, host: &str) -> Result<String, ActionError> {
+        Ok(self.credentials.reveal(text, host).await?)
+    }
+
+    /// Opens credential `name` for a connection to `host`.
+    pub async fn credential(&self, name: &str, host: &str) -> Result<Unsealed, ActionError> {
+        let unsealed = self.credentials.unseal(name).await?;
+        unsealed.check_host(host)?;
+        Ok(unsealed)
     }
 
     /// A state scope private to this playbook's trigger (`playbook/action`).
@@ -266,6 +281,7 @@ async fn poll_loop(
             action: trigger,
             store: &*engine.inner.store,
             services: &engine.inner.services,
+            credentials: &engine.inner.credentials,
             engine: &engine,
             status: &status,
         };
@@ -273,6 +289,11 @@ async fn poll_loop(
             result = trigger.implementation.poll(&ctx) => result,
             _ = shutdown.changed() => return,
         };
+        let redactor = engine.inner.credentials.redactor();
+        let result = result.map_err(|mut err| {
+            err.message = redactor.redact(&err.message);
+            err
+        });
         let wait = record(&status, &result, interval);
         let labels = [
             ("playbook", compiled.name().to_string()),

@@ -11,8 +11,23 @@ pub mod send_email;
 pub mod smtp;
 pub mod tls;
 
+use muster_engine::ActionError;
+use muster_engine::credentials::Unsealed;
 use schemars::JsonSchema;
 use serde::Deserialize;
+
+/// The username and password of a `basic` credential (already checked for the server's host).
+pub fn basic_login(unsealed: Unsealed) -> Result<(String, String), ActionError> {
+    match unsealed.secret {
+        muster_engine::Secret::Basic { username, password } => Ok((username, password)),
+        other => Err(ActionError::permanent(format!(
+            "credential `{}` is a `{}` credential; a mail server login needs a `basic` one \
+             (username and password)",
+            unsealed.name,
+            other.kind()
+        ))),
+    }
+}
 
 /// How a mail connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]

@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::basic_login;
 use super::message::{AttachmentOption, Draft, address_list, build};
 use super::smtp::{SmtpDefaults, SmtpOptions};
 
@@ -61,7 +62,9 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
                   accepted (`to`, `cc` and `bcc`) and its final reply.\n\n\
                   `smtp.security` is `starttls` (default, port 587; STARTTLS must succeed), \
                   `tls` (port 465) or `none` (port 25, plain text); `username` and `password` \
-                  authenticate with AUTH PLAIN or LOGIN. Certificates are verified against the \
+                  authenticate with AUTH PLAIN or LOGIN; `credential: NAME` uses a `basic` credential \
+                  instead (it must allow `host`), and credential references in `username` and \
+                  `password` are revealed only for `host`. Certificates are verified against the \
                   system's roots plus `ca_file`; `tls_verify: false` turns verification off.\n\n\
                   Errors: refused connections, timeouts and 4xx replies are `transient` \
                   (retried with the action's `retry`); 5xx replies (a rejected recipient or \
@@ -74,7 +77,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     trigger: false,
     ports: &[],
     options: crate::options::schema::<SendEmailOptions>(),
-    example: "- id: notify\n  type: send_email\n  options:\n    from: Muster <soc@example.com>\n    to: [\"{{ reported.email.from.address }}\"]\n    subject: \"Re: {{ reported.email.subject }}\"\n    in_reply_to: \"{{ reported.message_id }}\"\n    text: Thank you, our team is looking at the message you reported.\n    attachments:\n      - filename: analysis.json\n        content: \"{{ reported.email.flags }}\"\n    smtp:\n      host: smtp.example.com\n      username: soc@example.com\n      password: \"{{ credentials.smtp_password }}\"\n  retry: { attempts: 3 }\n",
+    example: "- id: notify\n  type: send_email\n  options:\n    from: Muster <soc@example.com>\n    to: [\"{{ reported.email.from.address }}\"]\n    subject: \"Re: {{ reported.email.subject }}\"\n    in_reply_to: \"{{ reported.message_id }}\"\n    text: Thank you, our team is looking at the message you reported.\n    attachments:\n      - filename: analysis.json\n        content: \"{{ reported.email.flags }}\"\n    smtp:\n      host: smtp.example.com\n      credential: smtp_relay\n  retry: { attempts: 3 }\n",
     side_effects: true,
     inline: false,
 });
@@ -113,7 +116,7 @@ impl Action for SendEmail {
         let options: SendEmailOptions =
             crate::options::parse(Value::Object(ctx.options_except(&[])?))?;
         let defaults = ctx.services.get::<SmtpDefaults>();
-        let server = match options.smtp {
+        let mut server = match options.smtp {
             Some(smtp) => smtp.into_server()?,
             None => defaults.map(|d| d.server.clone()).ok_or_else(|| {
                 ActionError::permanent(
@@ -121,6 +124,22 @@ impl Action for SendEmail {
                 )
             })?,
         };
+        let host = server.host.clone();
+        match &server.credential {
+            Some(name) => {
+                let (username, password) = basic_login(ctx.credential(name, &host).await?)?;
+                server.username = Some(username);
+                server.password = Some(password);
+            }
+            None => {
+                if let Some(username) = &server.username {
+                    server.username = Some(ctx.reveal(username, &host).await?);
+                }
+                if let Some(password) = &server.password {
+                    server.password = Some(ctx.reveal(password, &host).await?);
+                }
+            }
+        }
         let from = options
             .from
             .or_else(|| defaults.and_then(|d| d.from.clone()))

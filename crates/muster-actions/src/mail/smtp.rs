@@ -32,6 +32,8 @@ pub struct SmtpServer {
     pub security: Security,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// A `basic` credential to log in with instead of `username` and `password`.
+    pub credential: Option<String>,
     pub timeout: Duration,
     pub tls: TlsCheck,
 }
@@ -56,10 +58,16 @@ pub struct SmtpOptions {
     /// `starttls` (default), `tls` or `none`.
     #[serde(default)]
     pub security: Option<Security>,
+    /// The login name for AUTH (with `password`).
     #[serde(default)]
     pub username: Option<String>,
+    /// The password, normally a credential reference (`"{{ credentials.NAME.password }}"`).
     #[serde(default)]
     pub password: Option<String>,
+    /// A `basic` credential to log in with, instead of `username` and `password`; it must
+    /// allow `host`.
+    #[serde(default)]
+    pub credential: Option<String>,
     /// Time allowed for the whole submission (default: 30s).
     #[serde(default)]
     pub timeout: Option<Value>,
@@ -83,6 +91,7 @@ impl SmtpOptions {
             security: self.security.unwrap_or(Security::Starttls),
             username: self.username,
             password: self.password,
+            credential: self.credential,
             timeout,
             tls: TlsCheck::new(self.tls_verify, self.ca_file),
         })

@@ -19,9 +19,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::mail::Security;
 use crate::mail::imap::{Fetched, Imap, ImapServer};
 use crate::mail::tls::TlsCheck;
+use crate::mail::{Security, basic_login};
 
 /// Options of `email_inbox`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -35,8 +35,17 @@ struct EmailInboxOptions {
     /// `tls` (default), `starttls` or `none`.
     #[serde(default)]
     security: Option<Security>,
-    username: String,
-    password: String,
+    /// The login name (with `password`); may be a credential reference.
+    #[serde(default)]
+    username: Option<String>,
+    /// The password, normally a credential reference: `"{{ credentials.NAME }}"` or
+    /// `"{{ credentials.NAME.password }}"`.
+    #[serde(default)]
+    password: Option<String>,
+    /// A `basic` credential to log in with, instead of `username` and `password`; it must
+    /// allow `host`.
+    #[serde(default)]
+    credential: Option<String>,
     /// Folders to poll (default: `[INBOX]`).
     #[serde(default)]
     folders: Option<Vec<String>>,
@@ -117,7 +126,7 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     trigger: true,
     ports: &[],
     options: crate::options::schema::<EmailInboxOptions>(),
-    example: "- id: reported\n  type: email_inbox\n  options:\n    host: imap.example.com\n    username: phishing@example.com\n    password: \"{{ credentials.phishing_mailbox }}\"\n    folders: [INBOX]\n    interval: 1m\n    after: move\n    move_to: Processed\n",
+    example: "- id: reported\n  type: email_inbox\n  options:\n    host: imap.example.com\n    credential: phishing_mailbox\n    folders: [INBOX]\n    interval: 1m\n    after: move\n    move_to: Processed\n",
     side_effects: false,
     inline: false,
 });
@@ -149,6 +158,21 @@ impl Action for EmailInbox {
 
     fn check(&self, def: &ActionDef) -> Vec<OptionProblem> {
         let mut problems = Vec::new();
+        let has = |name: &str| def.options.contains_key(name);
+        if has("credential") && (has("username") || has("password")) {
+            problems.push(OptionProblem {
+                path: "credential".into(),
+                message: "set `credential` or `username` and `password`, not both".into(),
+                hint: None,
+            });
+        } else if !has("credential") && !(has("username") && has("password")) {
+            problems.push(OptionProblem {
+                path: String::new(),
+                message: "the mailbox needs a login: `credential`, or `username` and `password`"
+                    .into(),
+                hint: Some("e.g. `credential: phishing_mailbox` (a `basic` credential)".into()),
+            });
+        }
         if let Err(message) = interval(def) {
             problems.push(OptionProblem {
                 path: "interval".into(),
@@ -215,7 +239,20 @@ impl Action for EmailInbox {
 
     async fn poll(&self, ctx: &PollContext<'_>) -> Result<(), ActionError> {
         let options: EmailInboxOptions = crate::options::parse(ctx.options()?)?;
-        let server = server(&options)?;
+        let host = options.host.as_str();
+        let login = match (&options.credential, &options.username, &options.password) {
+            (Some(name), _, _) => basic_login(ctx.credential(name, host).await?)?,
+            (None, Some(username), Some(password)) => (
+                ctx.reveal(username, host).await?,
+                ctx.reveal(password, host).await?,
+            ),
+            _ => {
+                return Err(ActionError::permanent(
+                    "the mailbox needs a login: `credential`, or `username` and `password`",
+                ));
+            }
+        };
+        let server = server(&options, login)?;
         let folders = options
             .folders
             .clone()
@@ -268,7 +305,10 @@ impl Action for EmailInbox {
     }
 }
 
-fn server(options: &EmailInboxOptions) -> Result<ImapServer, ActionError> {
+fn server(
+    options: &EmailInboxOptions,
+    (username, password): (String, String),
+) -> Result<ImapServer, ActionError> {
     let security = options.security.unwrap_or(Security::Tls);
     let timeout = match &options.timeout {
         Some(text) => crate::options::duration("timeout", &Value::String(text.clone()))?,
@@ -281,8 +321,8 @@ fn server(options: &EmailInboxOptions) -> Result<ImapServer, ActionError> {
             _ => 143,
         }),
         security,
-        username: options.username.clone(),
-        password: options.password.clone(),
+        username,
+        password,
         timeout,
         tls: TlsCheck::new(options.tls_verify, options.ca_file.clone()),
     })
