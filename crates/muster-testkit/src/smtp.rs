@@ -207,14 +207,11 @@ impl Session {
             return;
         }
         let mut plain = Lines::new(socket);
-        match self.dialogue(&mut plain, false).await {
-            Ok(Next::StartTls) => {
-                let Ok(tls) = self.acceptor.accept(plain.stream).await else {
-                    return;
-                };
-                let _ = self.dialogue(&mut Lines::new(tls), true).await;
-            }
-            _ => {}
+        if let Ok(Next::StartTls) = self.dialogue(&mut plain, false).await {
+            let Ok(tls) = self.acceptor.accept(plain.stream).await else {
+                return;
+            };
+            let _ = self.dialogue(&mut Lines::new(tls), true).await;
         }
     }
 

@@ -165,7 +165,7 @@ impl Action for EmailInbox {
                 message: "set `credential` or `username` and `password`, not both".into(),
                 hint: None,
             });
-        } else if !has("credential") && !(has("username") && has("password")) {
+        } else if !(has("credential") || (has("username") && has("password"))) {
             problems.push(OptionProblem {
                 path: String::new(),
                 message: "the mailbox needs a login: `credential`, or `username` and `password`"
