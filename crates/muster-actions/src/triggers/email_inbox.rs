@@ -121,8 +121,9 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
                   A failing poll (server unreachable, login refused) is logged and shown as \
                   the trigger's `polling.last_error` in the playbook API; the next poll waits \
                   twice as long each time, up to 15 minutes. Polling stops when the playbook \
-                  is disabled or deleted. `muster run FILE --event @message.eml` (any JSON \
-                  string, or `{\"raw\": ...}`) starts a run from a message given by hand.",
+                  is disabled or deleted. A message given by hand as a JSON string (or \
+                  `{\"raw\": ...}`) is parsed the same way: `muster run FILE --event \
+                  \"$(jq -Rs . message.eml)\"` or the manual trigger API.",
     trigger: true,
     ports: &[],
     options: crate::options::schema::<EmailInboxOptions>(),
@@ -213,7 +214,7 @@ impl Action for EmailInbox {
     }
 
     /// A message given by hand: the raw message as a JSON string, or `{raw: ...}`.
-    fn trigger_output(&self, _def: &ActionDef, payload: Value) -> Value {
+    fn trigger_output(&self, def: &ActionDef, payload: Value) -> Value {
         let raw = match &payload {
             Value::String(raw) => raw.as_str(),
             Value::Object(map) => match map.get("raw") {
@@ -223,14 +224,20 @@ impl Action for EmailInbox {
             _ => return payload,
         };
         let report = muster_intel::email::parse(raw.as_bytes());
-        json!({
+        let mut output = json!({
             "message_id": once_key(&report),
             "folder": null,
             "uid": null,
             "size": raw.len(),
             "truncated": false,
             "email": report,
-        })
+        });
+        if def.options.get("include_raw") == Some(&Value::Bool(true)) {
+            output["raw_base64"] = base64::engine::general_purpose::STANDARD
+                .encode(raw)
+                .into();
+        }
+        output
     }
 
     fn poll_interval(&self, def: &ActionDef) -> Option<Duration> {
