@@ -266,12 +266,17 @@ async fn after_move_moves_processed_messages_over_implicit_tls_with_a_credential
 }
 
 #[tokio::test]
-async fn a_failing_poll_is_shown_and_polling_stops_with_the_playbook() {
+async fn a_failing_poll_is_shown_and_polling_follows_the_playbook() {
     let Some(dovecot) = Dovecot::start("email_inbox: failing poll").await else {
         return;
     };
     let mut mail = mailbox(&dovecot).await;
-    deliver(&mut mail, "INBOX", &[message(1, "Never started")]).await;
+    deliver(
+        &mut mail,
+        "INBOX",
+        &[message(1, "Started by the fixed version")],
+    )
+    .await;
     let connection = "      port: {{DOVECOT}}\n      security: none";
     let t = common::engine().await;
     let yaml = playbook(&dovecot, connection, "").replace(PASSWORD, "wrong password");
@@ -290,6 +295,17 @@ async fn a_failing_poll_is_shown_and_polling_stops_with_the_playbook() {
     assert!(!t.engine.poll_now("phishing", "reported"));
     t.engine.set_enabled("phishing", true).await.unwrap();
     assert!(t.engine.poll_status("phishing", "reported").is_some());
+
+    // A new version with the right password replaces the poller: its first poll succeeds.
+    t.install(&playbook(&dovecot, connection, "")).await;
+    let status = polls(&t.engine, 1).await;
+    assert_eq!(status.failures, 0, "{:?}", status.last_error);
+    assert_eq!(status.runs_started, 1);
+    assert_eq!(
+        subjects(&trigger_events(&t).await),
+        ["Started by the fixed version"]
+    );
+
     t.engine.delete_playbook("phishing").await.unwrap();
     assert_eq!(t.engine.poll_status("phishing", "reported"), None);
 }

@@ -59,13 +59,22 @@ async fn the_phishing_mailbox_example_escalates_and_thanks_through_the_configure
         thanks.contains("Subject: Re: FW: Invoice 88213 overdue"),
         "{thanks}"
     );
-    assert!(thanks.contains("In-Reply-To: <report-5521@contoso.com>"), "{thanks}");
+    assert!(
+        thanks.contains("In-Reply-To: <report-5521@contoso.com>"),
+        "{thanks}"
+    );
 
     let escalation = to("soc@example.com");
     assert_eq!(escalation.mail_from, "soc@example.com");
     let text = String::from_utf8_lossy(&escalation.data);
-    assert!(text.contains("Flags: double_extension, executable"), "{text}");
-    assert!(text.contains("http://fedex-invoices.top/pay/88213"), "{text}");
+    assert!(
+        text.contains("Flags: double_extension, executable"),
+        "{text}"
+    );
+    assert!(
+        text.contains("http://fedex-invoices.top/pay/88213"),
+        "{text}"
+    );
     assert!(text.contains("filename=\"reported.eml\""), "{text}");
     assert!(text.contains("Content-Type: message/rfc822"), "{text}");
     assert!(text.contains("filename=\"analysis.json\""), "{text}");

@@ -233,9 +233,7 @@ impl Action for EmailInbox {
             "email": report,
         });
         if def.options.get("include_raw") == Some(&Value::Bool(true)) {
-            output["raw_base64"] = base64::engine::general_purpose::STANDARD
-                .encode(raw)
-                .into();
+            output["raw_base64"] = base64::engine::general_purpose::STANDARD.encode(raw).into();
         }
         output
     }
