@@ -270,6 +270,10 @@ const NOT_SETTINGS: &[&str] = &[
     "MUSTER_SERVER",
     "MUSTER_DATA_DIR",
     "MUSTER_MASTER_KEY",
+    // The test suite's: fail instead of skipping tests whose server is missing, and where
+    // Dovecot is.
+    "MUSTER_REQUIRE_SERVERS",
+    "MUSTER_DOVECOT",
 ];
 
 fn apply_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) -> Result<()> {
