@@ -6,6 +6,7 @@
 mod control;
 pub mod http;
 mod intel;
+pub mod mail;
 mod options;
 pub mod triggers;
 
@@ -18,6 +19,7 @@ pub fn registry() -> Registry {
         .register(triggers::manual::Manual)
         .register(triggers::webhook::Webhook)
         .register(triggers::schedule::Schedule)
+        .register(triggers::email_inbox::EmailInbox)
         .register(control::set::Set)
         .register(control::condition::Condition)
         .register(control::explode::Explode)
@@ -28,13 +30,15 @@ pub fn registry() -> Registry {
         .register(control::run_playbook::RunPlaybook)
         .register(control::exit::Exit)
         .register(http::request::HttpRequest)
+        .register(mail::send_email::SendEmail)
         .register(intel::extract_iocs::ExtractIocs)
         .register(intel::parse_email::ParseEmail)
         .register(intel::normalize::Normalize);
     registry
 }
 
-/// The services built-in actions need (the outbound HTTP client).
+/// The services built-in actions need (the outbound HTTP client). Add an operator's default
+/// mail server with `services.insert(mail::smtp::SmtpDefaults { .. })`.
 pub fn services(http: http::HttpSettings) -> Result<Services, http::HttpError> {
     let mut services = Services::default();
     services.insert(http::HttpClient::new(http)?);

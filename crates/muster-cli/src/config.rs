@@ -17,6 +17,7 @@ pub struct Config {
     pub engine: EngineSection,
     pub http: HttpSection,
     pub credentials: CredentialsSection,
+    pub smtp: SmtpSection,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -102,6 +103,30 @@ pub struct CredentialsSection {
     pub master_key_file: Option<PathBuf>,
 }
 
+/// The default mail server of `send_email` actions that set no `smtp` option.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSection {
+    /// The server; without it there is no default and every `send_email` must set `smtp`.
+    pub host: Option<String>,
+    /// Default: 587 with `starttls`, 465 with `tls`, 25 with `none`.
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` or `none`.
+    pub security: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// A `basic` credential to log in with instead of `username` and `password`.
+    pub credential: Option<String>,
+    /// The sender of actions that set no `from`.
+    pub from: Option<String>,
+    /// Time allowed for one submission (default: 30s).
+    pub timeout: Option<HumanDuration>,
+    /// Verify the server's certificate (default: true).
+    pub tls_verify: Option<bool>,
+    /// A PEM file of CA certificates to trust besides the system's.
+    pub ca_file: Option<String>,
+}
+
 impl Config {
     /// Reads `file` if given, else `<data_dir>/muster.toml` if it exists, then applies the
     /// environment.
@@ -153,6 +178,54 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The default SMTP server, when `[smtp] host` is set.
+    pub fn smtp(&self) -> Result<Option<muster_actions::mail::smtp::SmtpDefaults>> {
+        use muster_actions::mail::Security;
+        use muster_actions::mail::smtp::{DEFAULT_TIMEOUT, SmtpDefaults, SmtpServer};
+        use muster_actions::mail::tls::TlsCheck;
+        let smtp = &self.smtp;
+        let Some(host) = smtp.host.clone() else {
+            if *smtp != SmtpSection::default() {
+                bail!("`[smtp]` needs `host` (MUSTER_SMTP_HOST) for its other settings to apply");
+            }
+            return Ok(None);
+        };
+        let security = match &smtp.security {
+            Some(text) => text
+                .parse::<Security>()
+                .map_err(|e| anyhow::anyhow!("`[smtp] security`: {e}"))?,
+            None => Security::Starttls,
+        };
+        if smtp.credential.is_some() && (smtp.username.is_some() || smtp.password.is_some()) {
+            bail!("`[smtp]`: set `credential` or `username` and `password`, not both");
+        }
+        Ok(Some(SmtpDefaults {
+            server: SmtpServer {
+                host,
+                port: smtp.port,
+                security,
+                username: smtp.username.clone(),
+                password: smtp.password.clone(),
+                credential: smtp.credential.clone(),
+                timeout: smtp.timeout.map_or(DEFAULT_TIMEOUT, |t| t.as_duration()),
+                tls: TlsCheck::new(smtp.tls_verify, smtp.ca_file.clone()),
+            },
+            from: smtp.from.clone(),
+        }))
+    }
+
+    /// The services of the built-in actions: the outbound HTTP client and the default SMTP
+    /// server.
+    pub fn services(&self) -> Result<muster_engine::Services> {
+        let mut services = muster_actions::services(self.http()?)?;
+        if let Some(smtp) = self.smtp()? {
+            services.insert(smtp);
+        }
+        Ok(services)
+    }
+}
+
 /// Sections and keys that environment variables may set, with how to read their values.
 const ENV_KEYS: &[(&str, &str, Kind)] = &[
     ("server", "listen", Kind::Text),
@@ -168,6 +241,16 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
     ("http", "max_redirects", Kind::Integer),
     ("http", "allow", Kind::List),
     ("credentials", "master_key_file", Kind::Text),
+    ("smtp", "host", Kind::Text),
+    ("smtp", "port", Kind::Integer),
+    ("smtp", "security", Kind::Text),
+    ("smtp", "username", Kind::Text),
+    ("smtp", "password", Kind::Text),
+    ("smtp", "credential", Kind::Text),
+    ("smtp", "from", Kind::Text),
+    ("smtp", "timeout", Kind::Text),
+    ("smtp", "tls_verify", Kind::Boolean),
+    ("smtp", "ca_file", Kind::Text),
 ];
 
 #[derive(Clone, Copy)]
@@ -176,6 +259,8 @@ enum Kind {
     Integer,
     /// Comma-separated; spaces around items and empty items are ignored.
     List,
+    /// `true`/`false` (or `1`/`0`).
+    Boolean,
 }
 
 /// Environment variables that are not settings (or are read elsewhere).
@@ -185,6 +270,10 @@ const NOT_SETTINGS: &[&str] = &[
     "MUSTER_SERVER",
     "MUSTER_DATA_DIR",
     "MUSTER_MASTER_KEY",
+    // The test suite's: fail instead of skipping tests whose server is missing, and where
+    // Dovecot is.
+    "MUSTER_REQUIRE_SERVERS",
+    "MUSTER_DOVECOT",
 ];
 
 fn apply_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) -> Result<()> {
@@ -210,6 +299,11 @@ fn apply_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String
                     .parse()
                     .with_context(|| format!("{name} must be a whole number, got {value:?}"))?,
             ),
+            Kind::Boolean => toml::Value::Boolean(match value.trim() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => bail!("{name} must be true or false, got {value:?}"),
+            }),
             Kind::List => toml::Value::Array(
                 value
                     .split(',')
@@ -306,6 +400,48 @@ mod tests {
             Some(Path::new("/run/secrets/muster-key"))
         );
         assert_eq!(Config::default().credentials.master_key_file, None);
+    }
+
+    #[test]
+    fn the_smtp_section_becomes_the_default_server() {
+        let table: toml::Table = "[smtp]\nhost = \"smtp.example.com\"\nsecurity = \"tls\"\n\
+                                  from = \"Muster <soc@example.com>\"\ncredential = \"relay\"\n"
+            .parse()
+            .unwrap();
+        let mut table = table;
+        apply_env(
+            &mut table,
+            vars(&[
+                ("MUSTER_SMTP_TLS_VERIFY", "false"),
+                ("MUSTER_SMTP_PORT", "2465"),
+            ]),
+        )
+        .unwrap();
+        let config: Config = toml::Value::Table(table).try_into().unwrap();
+        let smtp = config.smtp().unwrap().unwrap();
+        assert_eq!(smtp.server.host, "smtp.example.com");
+        assert_eq!(smtp.server.port(), 2465);
+        assert_eq!(smtp.server.security, muster_actions::mail::Security::Tls);
+        assert_eq!(smtp.server.credential.as_deref(), Some("relay"));
+        assert!(!smtp.server.tls.verify);
+        assert_eq!(smtp.from.as_deref(), Some("Muster <soc@example.com>"));
+        assert!(Config::default().smtp().unwrap().is_none());
+
+        let hostless: Config = toml::Value::Table("[smtp]\nport = 25\n".parse().unwrap())
+            .try_into()
+            .unwrap();
+        assert!(format!("{:#}", hostless.smtp().unwrap_err()).contains("`host`"));
+        let bad: Config = toml::Value::Table(
+            "[smtp]\nhost = \"h\"\nsecurity = \"ssl\"\n"
+                .parse()
+                .unwrap(),
+        )
+        .try_into()
+        .unwrap();
+        assert!(format!("{:#}", bad.smtp().unwrap_err()).contains("`ssl`"));
+        let mut table = toml::Table::new();
+        let err = apply_env(&mut table, vars(&[("MUSTER_SMTP_TLS_VERIFY", "no")])).unwrap_err();
+        assert!(err.to_string().contains("true or false"), "{err}");
     }
 
     #[test]

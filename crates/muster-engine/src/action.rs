@@ -12,6 +12,7 @@ use muster_store::{GroupOp, Millis, StateWrite};
 use serde_json::Value;
 
 use crate::context::ActionContext;
+use crate::polling::PollContext;
 
 /// The self-description of an action type, shown by `muster actions list|describe`.
 #[derive(Debug, Clone)]
@@ -222,5 +223,20 @@ pub trait Action: Send + Sync + 'static {
     fn next_fire(&self, def: &ActionDef, after: Millis) -> Result<Option<Millis>, String> {
         let _ = (def, after);
         Ok(None)
+    }
+
+    /// For polling triggers: the time between two polls of this configured trigger. `Some`
+    /// makes the engine run a poller for it while its playbook is current and enabled.
+    fn poll_interval(&self, def: &ActionDef) -> Option<Duration> {
+        let _ = def;
+        None
+    }
+
+    /// For polling triggers: looks once for new items and starts a run for each through
+    /// [`PollContext::start_run`]. An error is logged, shown in the trigger's poll status,
+    /// and makes the next poll wait longer.
+    async fn poll(&self, ctx: &PollContext<'_>) -> Result<(), ActionError> {
+        let _ = ctx;
+        Ok(())
     }
 }

@@ -24,6 +24,7 @@ use crate::error::EngineError;
 use crate::execute::{Gate, HeldTasks, Job};
 use crate::follow::{Emitted, Reach, follow};
 use crate::playbooks::{Current, HookRoute, PlaybookCache};
+use crate::polling::{PollStatus, Pollers};
 use crate::registry::Registry;
 use crate::watch::{RunResult, Watch, Watchers};
 
@@ -43,6 +44,9 @@ pub struct EngineConfig {
     /// The key credentials are sealed with; without one, credentials cannot be written or
     /// used.
     pub master_key: Option<MasterKey>,
+    /// Whether [`Engine::start`] starts the pollers of polling triggers (a one-shot local run
+    /// does not want to read a real mailbox).
+    pub run_pollers: bool,
 }
 
 impl Default for EngineConfig {
@@ -58,6 +62,7 @@ impl Default for EngineConfig {
             poll_interval: Duration::from_secs(1),
             retention_interval: Duration::from_secs(3600),
             master_key: None,
+            run_pollers: true,
         }
     }
 }
@@ -131,6 +136,7 @@ pub(crate) struct Inner {
     pub watchers: Arc<Watchers>,
     pub held: Arc<HeldTasks>,
     pub playbooks: PlaybookCache,
+    pub pollers: Pollers,
     pub shutdown: watch::Sender<bool>,
 }
 
@@ -159,6 +165,7 @@ impl Engine {
                 watchers: Arc::default(),
                 held: Arc::default(),
                 playbooks: PlaybookCache::default(),
+                pollers: Pollers::default(),
                 shutdown,
             }),
         }
@@ -197,8 +204,12 @@ impl Engine {
         Ok(broken)
     }
 
-    /// Starts the background loops; they stop on [`Engine::shutdown`].
+    /// Starts the background loops and the pollers of enabled polling triggers; they stop on
+    /// [`Engine::shutdown`].
     pub fn start(&self) -> Vec<JoinHandle<()>> {
+        if self.inner.config.run_pollers {
+            self.inner.pollers.start(self);
+        }
         vec![
             tokio::spawn(crate::poller::claim_loop(self.inner.clone())),
             tokio::spawn(crate::poller::heartbeat_loop(self.inner.clone())),
@@ -211,6 +222,9 @@ impl Engine {
     /// of tasks still held so that another process can take them at once.
     pub async fn shutdown(&self, grace: Duration) {
         let _ = self.inner.shutdown.send(true);
+        for poller in self.inner.pollers.stop_all() {
+            let _ = poller.await;
+        }
         let all = self.inner.config.max_in_flight.max(1) as u32;
         let _ = tokio::time::timeout(grace, self.inner.in_flight.acquire_many(all)).await;
         if let Err(err) = self.inner.store.release(&self.inner.worker).await {
@@ -265,6 +279,7 @@ impl Engine {
         self.inner
             .playbooks
             .set_current(compiled.clone(), record.enabled);
+        self.inner.pollers.sync(self, &name);
         crate::scheduler::sync_schedules(self, &compiled, record.enabled).await?;
         Ok(Installed { record, compiled })
     }
@@ -309,6 +324,7 @@ impl Engine {
     pub async fn delete_playbook(&self, name: &str) -> Result<bool, EngineError> {
         let deleted = self.inner.store.delete_playbook(name).await?;
         self.inner.playbooks.remove(name);
+        self.inner.pollers.sync(self, name);
         Ok(deleted)
     }
 
@@ -316,11 +332,23 @@ impl Engine {
         let changed = self.inner.store.set_playbook_enabled(name, enabled).await?;
         if changed {
             self.inner.playbooks.set_enabled(name, enabled);
+            self.inner.pollers.sync(self, name);
             if let Some(current) = self.inner.playbooks.current(name) {
                 crate::scheduler::sync_schedules(self, &current.compiled, enabled).await?;
             }
         }
         Ok(changed)
+    }
+
+    /// How the poller of a polling trigger is doing; `None` when none runs (not a polling
+    /// trigger, the playbook is disabled, or the engine was not started).
+    pub fn poll_status(&self, playbook: &str, trigger: &str) -> Option<PollStatus> {
+        self.inner.pollers.status(playbook, trigger)
+    }
+
+    /// Makes a polling trigger poll now; false when no poller runs for it.
+    pub fn poll_now(&self, playbook: &str, trigger: &str) -> bool {
+        self.inner.pollers.poll_now(playbook, trigger)
     }
 
     /// The playbook and trigger listening on `/hooks/{path}`.
@@ -351,7 +379,7 @@ impl Engine {
         Ok((run, self.wait_on(run, watch, timeout).await))
     }
 
-    async fn start_run(
+    pub(crate) async fn start_run(
         &self,
         request: TriggerRequest,
         reach: Reach,

@@ -2,7 +2,7 @@
 //! Times are RFC 3339 in UTC; identifiers are UUID strings.
 
 use chrono::{DateTime, Utc};
-use muster_engine::{ActionSpec, CompiledPlaybook};
+use muster_engine::{ActionSpec, CompiledPlaybook, Engine, PollStatus};
 use muster_store::{EventRecord, Millis, PlaybookRecord, RunRecord, RunStatus, TaskRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -23,6 +23,39 @@ pub struct TriggerView {
     /// The path below `/hooks/` for webhook triggers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_path: Option<String>,
+    /// For polling triggers (`email_inbox`) of an enabled playbook: how polling goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polling: Option<PollView>,
+}
+
+/// How a polling trigger is doing in this process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PollView {
+    /// Polls finished since the poller started (with this version of the playbook).
+    pub polls: u64,
+    /// Runs it started.
+    pub runs_started: u64,
+    /// Failed polls in a row; each makes the next poll wait twice as long (up to 15 minutes).
+    pub failures: u32,
+    pub last_poll_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Why the last poll failed; absent after a success.
+    pub last_error: Option<String>,
+    pub next_poll_at: Option<DateTime<Utc>>,
+}
+
+impl From<PollStatus> for PollView {
+    fn from(status: PollStatus) -> Self {
+        Self {
+            polls: status.polls,
+            runs_started: status.runs_started,
+            failures: status.failures,
+            last_poll_at: status.last_poll_at.map(time),
+            last_success_at: status.last_success_at.map(time),
+            last_error: status.last_error,
+            next_poll_at: status.next_poll_at.map(time),
+        }
+    }
 }
 
 /// A playbook's current version, without its definition.
@@ -39,8 +72,13 @@ pub struct PlaybookSummary {
 }
 
 impl PlaybookSummary {
-    /// `compiled` is the record's version when it still loads; its triggers are listed.
-    pub fn new(record: &PlaybookRecord, compiled: Option<&CompiledPlaybook>) -> Self {
+    /// `compiled` is the record's version when it still loads; its triggers are listed, with
+    /// the engine's poll status for polling triggers.
+    pub fn new(
+        record: &PlaybookRecord,
+        compiled: Option<&CompiledPlaybook>,
+        engine: &Engine,
+    ) -> Self {
         let triggers = compiled
             .map(|compiled| {
                 compiled
@@ -49,6 +87,7 @@ impl PlaybookSummary {
                         id: t.id().to_string(),
                         kind: t.kind().to_string(),
                         webhook_path: t.implementation.webhook_path(&t.def),
+                        polling: engine.poll_status(&record.name, t.id()).map(PollView::from),
                     })
                     .collect()
             })

@@ -381,3 +381,74 @@ async fn a_webhook_path_used_by_another_playbook_is_refused() {
     let (status, _) = get(&server, "/api/v1/playbooks/thief").await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_polling_trigger_shows_how_polling_goes() {
+    let server = start().await;
+    // Nothing listens on this port: every poll fails to connect.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    server
+        .install(&format!(
+            "
+name: inbox
+actions:
+  - id: reported
+    type: email_inbox
+    options:
+      host: 127.0.0.1
+      port: {port}
+      security: none
+      username: soc
+      password: secret-pw
+      interval: 1h
+"
+        ))
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let polling = loop {
+        let (status, body) = json(
+            server
+                .api(Method::GET, "/api/v1/playbooks/inbox")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let polling = body["triggers"][0]["polling"].clone();
+        if polling["polls"].as_u64().unwrap_or_default() >= 1 {
+            break polling;
+        }
+        assert!(std::time::Instant::now() < deadline, "no poll: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(polling["failures"], 1);
+    assert_eq!(polling["runs_started"], 0);
+    let error = polling["last_error"].as_str().unwrap();
+    assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
+    assert!(polling["next_poll_at"].is_string(), "{polling}");
+    assert!(polling["last_success_at"].is_null(), "{polling}");
+
+    let (status, _) = json(
+        server
+            .api(Method::POST, "/api/v1/playbooks/inbox/disable")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, body) = json(
+        server
+            .api(Method::GET, "/api/v1/playbooks/inbox")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(body["triggers"][0].get("polling").is_none(), "{body}");
+}

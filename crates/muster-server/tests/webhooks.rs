@@ -1,5 +1,6 @@
 //! Webhooks end to end: secrets, HMAC signatures, methods, body limits, body parsing (JSON,
-//! malformed JSON, raw email), the trigger event's shape, and the `exit` response mode.
+//! malformed JSON, raw email in any charset), the trigger event's shape, and the `exit`
+//! response mode.
 
 mod common;
 
@@ -369,7 +370,7 @@ async fn oversized_malformed_and_binary_bodies_start_nothing() {
 }
 
 #[tokio::test]
-async fn a_raw_email_is_kept_as_text() {
+async fn a_raw_email_is_kept_as_text_and_parsed() {
     let server = start().await;
     server.install(OPEN).await;
     let email = "From: Mallory <mallory@evil.example>\r\nTo: soc@example.com\r\nSubject: Invoice\r\n\r\nPay at hxxp://evil[.]example/pay\r\n";
@@ -387,7 +388,58 @@ async fn a_raw_email_is_kept_as_text() {
     assert_eq!(status, 202, "{answer}");
     let event = trigger_event(&server, &answer).await;
     assert_eq!(event["body"], email);
+    assert_eq!(event["body_encoding"], "text");
     assert_eq!(event["headers"]["content-type"], "message/rfc822");
+    assert_eq!(event["email"]["subject"], "Invoice");
+    assert_eq!(event["email"]["from"]["address"], "mallory@evil.example");
+}
+
+/// A real reported phish in ISO-8859-1 with 8-bit text: not UTF-8, accepted all the same.
+const LATIN1_EML: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../muster-intel/tests/emails/06_iso_8859_1_body.eml"
+));
+
+#[tokio::test]
+async fn a_posted_eml_in_another_charset_is_parsed_and_kept_as_base64() {
+    let server = start().await;
+    server.install(OPEN).await;
+    let (status, answer) = json(
+        server
+            .client
+            .post(server.url("/hooks/open/inbox"))
+            .header("content-type", "message/rfc822")
+            .body(LATIN1_EML)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    let event = trigger_event(&server, &answer).await;
+    assert_eq!(event["body_encoding"], "base64");
+    use base64::Engine as _;
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(event["body"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(body, LATIN1_EML, "the message is kept byte for byte");
+    let email = &event["email"];
+    assert_eq!(email["subject"], "Votre colis est bloqué");
+    assert_eq!(email["message_id"], "colis-552981@colis-suivi-fr.top");
+    assert!(
+        email["text_body"]
+            .as_str()
+            .unwrap()
+            .contains("réexpédition"),
+        "{email}"
+    );
+    assert!(
+        email["urls"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("http://colis-suivi-fr.top/paiement?ref=FR552981")),
+        "{email}"
+    );
 }
 
 #[tokio::test]

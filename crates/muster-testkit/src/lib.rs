@@ -1,7 +1,12 @@
-//! Test helpers: an engine on a temporary SQLite store, and waiting for runs to finish.
+//! Test helpers: an engine on a temporary SQLite store, waiting for runs to finish, and real
+//! mail servers on loopback ([`smtp`]: an SMTP sink; [`dovecot`]: a Dovecot IMAP server).
 //!
 //! Tests use real parts: a real SQLite database in a temporary directory, the real engine
-//! loops, and (in the callers) real HTTP servers on loopback.
+//! loops, and real servers on loopback.
+
+pub mod certs;
+pub mod dovecot;
+pub mod smtp;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +22,10 @@ pub struct TestEngine {
     pub engine: Engine,
     pub store: SqliteStore,
     pub dir: tempfile::TempDir,
+    loops: Vec<tokio::task::JoinHandle<()>>,
+    registry: Registry,
+    services: Services,
+    config: EngineConfig,
 }
 
 /// Engine settings for tests: short polls and leases so that recovery paths run quickly.
@@ -37,17 +46,60 @@ impl TestEngine {
 
     pub async fn start_with(registry: Registry, services: Services, config: EngineConfig) -> Self {
         let dir = tempfile::tempdir().expect("creating a temporary directory");
+        Self::open(dir, registry, services, config).await
+    }
+
+    async fn open(
+        dir: tempfile::TempDir,
+        registry: Registry,
+        services: Services,
+        config: EngineConfig,
+    ) -> Self {
         let store =
             SqliteStore::open(dir.path(), SqliteOptions::default()).expect("opening the store");
-        let engine = Engine::new(Arc::new(store.clone()), registry, services, config);
+        let engine = Engine::new(
+            Arc::new(store.clone()),
+            registry.clone(),
+            services.clone(),
+            config.clone(),
+        );
         engine
             .credentials()
             .verify_key()
             .await
             .expect("checking the master key");
         engine.load_playbooks().await.expect("loading playbooks");
-        engine.start();
-        Self { engine, store, dir }
+        let loops = engine.start();
+        Self {
+            engine,
+            store,
+            dir,
+            loops,
+            registry,
+            services,
+            config,
+        }
+    }
+
+    /// Stops this engine as a process would at shutdown and starts a new one on the same
+    /// data directory: what survives is only what the store kept.
+    pub async fn restart(self) -> Self {
+        let Self {
+            engine,
+            store,
+            dir,
+            loops,
+            registry,
+            services,
+            config,
+        } = self;
+        engine.shutdown(Duration::from_secs(5)).await;
+        for handle in loops {
+            handle.await.expect("an engine loop panicked");
+        }
+        drop(engine);
+        drop(store);
+        Self::open(dir, registry, services, config).await
     }
 
     /// Installs a playbook, panicking with its diagnostics when it is invalid.

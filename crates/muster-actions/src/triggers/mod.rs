@@ -1,5 +1,6 @@
 //! Actions that start runs.
 
+pub mod email_inbox;
 pub mod manual;
 pub mod schedule;
 pub mod webhook;

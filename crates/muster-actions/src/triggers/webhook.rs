@@ -81,8 +81,10 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
     kind: "webhook",
     summary: "Start a run for each HTTP request to /hooks/{path}.",
     description: "Emits `{method, path, headers, query, body}`. The body is parsed as JSON when \
-                  the content type says so, kept as text otherwise (raw email with \
-                  `message/rfc822`, for example). Requests must present `secret` (header \
+                  the content type says so, kept as text otherwise. A raw email posted as \
+                  `message/rfc822` (a \"report phishing\" button) also gets `email`, the \
+                  document `parse_email` emits, and `body_encoding`: `text`, or `base64` when \
+                  the message is not UTF-8 (then `body` is its base64). Requests must present `secret` (header \
                   `X-Muster-Secret` or `Authorization: Bearer`) and/or a valid HMAC-SHA256 \
                   `signature`. With `response: exit` the request waits for the run's `exit` \
                   output and returns it.",

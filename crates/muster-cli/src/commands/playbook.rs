@@ -150,8 +150,12 @@ pub async fn run(command: PlaybookCommand) -> Result<ExitCode> {
                     .into_iter()
                     .flatten()
                     .map(|t| {
+                        let failing = match t["polling"]["failures"].as_u64() {
+                            Some(n) if n > 0 => format!(" (polling failing, {n} in a row)"),
+                            _ => String::new(),
+                        };
                         format!(
-                            "{}:{}",
+                            "{}:{}{failing}",
                             t["id"].as_str().unwrap_or("?"),
                             t["type"].as_str().unwrap_or("?")
                         )

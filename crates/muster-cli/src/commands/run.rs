@@ -31,8 +31,9 @@ pub struct RunArgs {
     /// Print `{"run": {...}, "events": [...]}` instead of a tree.
     #[arg(long)]
     json: bool,
-    /// A configuration file whose `[http]` section applies (`MUSTER_HTTP_*` variables do too),
-    /// e.g. to allow a local test server with `allow = ["127.0.0.1/32"]`.
+    /// A configuration file whose `[http]` and `[smtp]` sections apply (`MUSTER_HTTP_*` and
+    /// `MUSTER_SMTP_*` variables do too), e.g. to allow a local test server with
+    /// `allow = ["127.0.0.1/32"]`.
     #[arg(long)]
     config: Option<PathBuf>,
 }
@@ -70,9 +71,11 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
         },
     )?;
     let settings = crate::config::Config::load(args.config.as_deref(), dir.path())?;
-    let services = muster_actions::services(settings.http()?)?;
+    let services = settings.services()?;
     let config = EngineConfig {
         poll_interval: Duration::from_millis(100),
+        // One run from the given event: polling triggers must not read their real sources.
+        run_pollers: false,
         ..EngineConfig::default()
     };
     let engine = Engine::new(

@@ -53,7 +53,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         &store,
     )
     .await?;
-    let services = muster_actions::services(config.http()?)?;
+    let services = config.services()?;
     let engine = Engine::new(
         Arc::new(store),
         muster_actions::registry(),

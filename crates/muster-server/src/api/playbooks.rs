@@ -115,7 +115,11 @@ pub async fn list_playbooks(State(state): State<AppState>) -> Result<Json<Playbo
     let mut items = Vec::with_capacity(records.len());
     for record in &records {
         let compiled = compiled_version(&state, record).await.ok();
-        items.push(PlaybookSummary::new(record, compiled.as_deref()));
+        items.push(PlaybookSummary::new(
+            record,
+            compiled.as_deref(),
+            &state.engine,
+        ));
     }
     Ok(Json(PlaybookList {
         total: items.len() as u64,
@@ -144,7 +148,7 @@ pub async fn get_playbook(
     let definition = serde_json::to_value(&compiled.playbook)
         .map_err(|err| ApiError::internal(format!("cannot render playbook {name}: {err}")))?;
     Ok(Json(PlaybookDetail {
-        summary: PlaybookSummary::new(&record, Some(&compiled)),
+        summary: PlaybookSummary::new(&record, Some(&compiled), &state.engine),
         definition,
     }))
 }
@@ -254,7 +258,11 @@ async fn set_enabled(
     }
     let record = record(state, name).await?;
     let compiled = compiled_version(state, &record).await.ok();
-    Ok(Json(PlaybookSummary::new(&record, compiled.as_deref())))
+    Ok(Json(PlaybookSummary::new(
+        &record,
+        compiled.as_deref(),
+        &state.engine,
+    )))
 }
 
 /// A playbook document as received.
@@ -380,7 +388,7 @@ async fn import(
     }
     let previous = state.store().playbook(&name).await?.map(|r| r.version);
     let installed = state.engine.install(&document.file, &document.text).await?;
-    let summary = PlaybookSummary::new(&installed.record, Some(&installed.compiled));
+    let summary = PlaybookSummary::new(&installed.record, Some(&installed.compiled), &state.engine);
     if previous == Some(installed.record.version) {
         return Ok(Json(summary).into_response());
     }

@@ -3,11 +3,18 @@
 //! Header names are lower-case; credentials (`authorization`, `proxy-authorization`,
 //! `x-muster-secret`, `cookie`) are dropped so that they are never stored in an event.
 //! JSON bodies are parsed, other bodies are kept as text, an empty body is `null`.
+//!
+//! A `message/rfc822` body (a "report phishing" button posting the email) is also taken apart
+//! into `email`, the document `parse_email` emits, from the exact bytes received. Mail may
+//! carry 8-bit text in any charset, so such a body is never refused for not being UTF-8:
+//! `body` is then its base64 (which `parse_email` recognises) and `body_encoding` says which
+//! of `text` or `base64` it is.
 
 use std::collections::BTreeMap;
 
 use axum::extract::Query;
 use axum::http::{HeaderMap, Method, Uri};
+use base64::Engine as _;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
@@ -30,14 +37,34 @@ pub fn trigger_output(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Value, ApiError> {
-    Ok(json!({
+    let mut output = json!({
         "method": method.as_str(),
         "path": path,
         "headers": header_map(headers),
         "query": query_map(uri)?,
-        "body": parse_body(headers, body)?,
-    }))
+        "body": Value::Null,
+    });
+    if media_type(headers).as_deref() == Some(RFC822) && !body.is_empty() {
+        let (text, encoding) = match std::str::from_utf8(body) {
+            Ok(text) => (text.to_string(), "text"),
+            Err(_) => (
+                base64::engine::general_purpose::STANDARD.encode(body),
+                "base64",
+            ),
+        };
+        let report = muster_intel::email::parse(body);
+        output["body"] = Value::String(text);
+        output["body_encoding"] = Value::String(encoding.into());
+        output["email"] = serde_json::to_value(&report)
+            .map_err(|err| ApiError::internal(format!("cannot record the email: {err}")))?;
+    } else {
+        output["body"] = parse_body(headers, body)?;
+    }
+    Ok(output)
 }
+
+/// The media type of a raw email.
+const RFC822: &str = "message/rfc822";
 
 /// The body as JSON (for JSON media types), text (anything else), or `null` when empty.
 pub fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
@@ -120,6 +147,42 @@ mod tests {
     }
 
     #[test]
+    fn a_raw_email_is_parsed_and_kept_losslessly() {
+        let uri: Uri = "/hooks/phish".parse().unwrap();
+        let email = headers(&[("content-type", "message/rfc822")]);
+        let latin1 = b"From: a@example.com\r\nSubject: caf\xe9\r\n\r\nbody";
+        let out = trigger_output(
+            &Method::POST,
+            "phish",
+            &uri,
+            &email,
+            &Bytes::from_static(latin1),
+        )
+        .unwrap();
+        assert_eq!(out["body_encoding"], "base64");
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(out["body"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(decoded, latin1);
+        assert_eq!(out["email"]["from"]["address"], "a@example.com");
+        let utf8 = Bytes::from_static(b"Subject: hi\r\n\r\nbody");
+        let out = trigger_output(&Method::POST, "phish", &uri, &email, &utf8).unwrap();
+        assert_eq!(out["body"], "Subject: hi\r\n\r\nbody");
+        assert_eq!(out["body_encoding"], "text");
+        assert_eq!(out["email"]["subject"], "hi");
+        let json_headers = headers(&[("content-type", "application/json")]);
+        let out = trigger_output(
+            &Method::POST,
+            "a",
+            &uri,
+            &json_headers,
+            &Bytes::from_static(b"{}"),
+        )
+        .unwrap();
+        assert!(out.get("email").is_none() && out.get("body_encoding").is_none());
+    }
+
+    #[test]
     fn bodies_follow_the_content_type() {
         let json_headers = headers(&[("content-type", "application/json; charset=utf-8")]);
         assert_eq!(
@@ -135,7 +198,7 @@ mod tests {
             json!("Subject: hi\r\n\r\nbody")
         );
         assert_eq!(
-            parse_body(&email, &Bytes::from_static(b"\xff\xfe"))
+            parse_body(&HeaderMap::new(), &Bytes::from_static(b"\xff\xfe"))
                 .unwrap_err()
                 .status,
             400

@@ -37,8 +37,10 @@ pub const RUN_ID_HEADER: &str = "x-muster-run-id";
 ///
 /// Every method is routed here; the trigger's `methods` option decides which are accepted
 /// (POST by default). JSON bodies (`application/json`, `*+json`) are parsed, other bodies are
-/// kept as text (`message/rfc822` raw email, for example), an empty body is `null`. The run's
-/// trigger event is `{method, path, headers, query, body}`.
+/// kept as text, an empty body is `null`. The run's trigger event is
+/// `{method, path, headers, query, body}`. A raw email (`message/rfc822`) is also parsed into
+/// `email` (the `parse_email` document); it may be in any charset: when it is not UTF-8,
+/// `body` is its base64, and `body_encoding` (`text` or `base64`) says which.
 #[utoipa::path(
     post,
     path = "/hooks/{path}",
@@ -55,7 +57,7 @@ pub const RUN_ID_HEADER: &str = "x-muster-run-id";
     responses(
         (status = 200, description = "`response: exit`: the run's exit output (any JSON), or `{run_id, status}` when it finished without one; or, for a repeated `Idempotency-Key`, `{run_id, duplicate: true}`", body = Object),
         (status = 202, description = "The run started (`response: accepted`), or is still running when an `exit` response timed out", body = RunStarted),
-        (status = 400, description = "Malformed JSON or a body that is not UTF-8 text", body = ErrorBody),
+        (status = 400, description = "Malformed JSON, or a body that is not UTF-8 text (other than `message/rfc822`)", body = ErrorBody),
         (status = 401, description = "Missing or wrong secret or signature", body = ErrorBody),
         (status = 404, description = "No trigger listens on this path", body = ErrorBody),
         (status = 405, description = "Method not in the trigger's `methods`", body = ErrorBody),
