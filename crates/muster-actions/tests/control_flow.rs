@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use muster_store::{RunStatus, Store};
@@ -504,13 +505,13 @@ struct Panics;
 
 static PANICS_SPEC: std::sync::LazyLock<muster_engine::ActionSpec> =
     std::sync::LazyLock::new(|| muster_engine::ActionSpec {
-        kind: "panics",
-        summary: "Panics.",
-        description: "Panics.",
+        kind: Cow::Borrowed("panics"),
+        summary: Cow::Borrowed("Panics."),
+        description: Cow::Borrowed("Panics."),
         trigger: false,
         ports: &[],
         options: json!({"type": "object"}),
-        example: "- id: boom\n  type: panics\n",
+        example: Cow::Borrowed("- id: boom\n  type: panics\n"),
         side_effects: false,
         inline: false,
     });

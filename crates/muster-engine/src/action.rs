@@ -4,6 +4,7 @@
 //! [`Outcome`]: events to emit on ports, a wait, durable state changes. It never writes to
 //! the store itself: the engine turns the outcome into one transaction.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,14 +16,17 @@ use crate::context::ActionContext;
 use crate::polling::PollContext;
 
 /// The self-description of an action type, shown by `muster actions list|describe`.
+///
+/// Texts are `Cow`s: built-in actions describe themselves with literals, integrations with
+/// text read from their files.
 #[derive(Debug, Clone)]
 pub struct ActionSpec {
     /// The type name used in playbooks (`http_request`).
-    pub kind: &'static str,
+    pub kind: Cow<'static, str>,
     /// One line: what it does.
-    pub summary: &'static str,
+    pub summary: Cow<'static, str>,
     /// Longer explanation (Markdown): behaviour, output shape, ports.
-    pub description: &'static str,
+    pub description: Cow<'static, str>,
     /// Whether the type starts runs.
     pub trigger: bool,
     /// Output ports besides `out` (and the implicit `error`).
@@ -30,7 +34,7 @@ pub struct ActionSpec {
     /// JSON Schema of the options object.
     pub options: Value,
     /// A YAML snippet showing typical use.
-    pub example: &'static str,
+    pub example: Cow<'static, str>,
     /// Whether executing it can change something outside Muster (an HTTP call, an email).
     /// Such actions only run once the task that asks for them is durable, so that the task
     /// id they expose as an idempotency key is stable. [`Action::side_effects`] may refine it

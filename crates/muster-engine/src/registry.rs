@@ -12,7 +12,7 @@ use crate::action::Action;
 /// Every action type this process can run.
 #[derive(Clone, Default)]
 pub struct Registry {
-    actions: BTreeMap<&'static str, Arc<dyn Action>>,
+    actions: BTreeMap<String, Arc<dyn Action>>,
 }
 
 impl Registry {
@@ -23,7 +23,7 @@ impl Registry {
     /// Adds an action type; a later registration of the same name replaces the earlier one.
     pub fn register(&mut self, action: impl Action) -> &mut Self {
         let action: Arc<dyn Action> = Arc::new(action);
-        self.actions.insert(action.spec().kind, action);
+        self.actions.insert(action.spec().kind.to_string(), action);
         self
     }
 
@@ -45,7 +45,7 @@ impl ActionCatalog for Registry {
     }
 
     fn kind_names(&self) -> Vec<String> {
-        self.actions.keys().map(|k| k.to_string()).collect()
+        self.actions.keys().cloned().collect()
     }
 
     fn ports(&self, action: &ActionDef) -> Vec<String> {

@@ -1,5 +1,6 @@
 //! `condition`: sends its input on `true` or `false`, by an expression or a list of rules.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -63,17 +64,21 @@ enum Match {
 }
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "condition",
-    summary: "Branch: emit on `true` or `false`.",
-    description: "Decides by `when` (an expression whose truthiness counts; a missing value is an \
-                  error, not `false`) or by `rules` (`equals`, `not_equals`, `contains`, \
-                  `not_contains`, `regex`, `greater_than`, `greater_or_equal`, `less_than`, \
-                  `less_or_equal`, `is_empty`, `is_not_empty`) combined with `match: all|any`. \
-                  Emits `{\"result\": true|false}` on the port of the same name.",
+    kind: Cow::Borrowed("condition"),
+    summary: Cow::Borrowed("Branch: emit on `true` or `false`."),
+    description: Cow::Borrowed(
+        "Decides by `when` (an expression whose truthiness counts; a missing value is an \
+         error, not `false`) or by `rules` (`equals`, `not_equals`, `contains`, \
+         `not_contains`, `regex`, `greater_than`, `greater_or_equal`, `less_than`, \
+         `less_or_equal`, `is_empty`, `is_not_empty`) combined with `match: all|any`. \
+         Emits `{\"result\": true|false}` on the port of the same name.",
+    ),
     trigger: false,
     ports: &["true", "false"],
     options: crate::options::schema::<ConditionOptions>(),
-    example: "- id: enough_failures\n  type: condition\n  options:\n    when: \"{{ normalize.failures >= 10 and not normalize.source_ip | is_private_ip }}\"\n",
+    example: Cow::Borrowed(
+        "- id: enough_failures\n  type: condition\n  options:\n    when: \"{{ normalize.failures >= 10 and not normalize.source_ip | is_private_ip }}\"\n",
+    ),
     side_effects: false,
     inline: true,
 });

@@ -1,6 +1,7 @@
 //! `deduplicate`: lets the first event with a key through and holds back repeats within a
 //! window, durably and across runs.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -29,16 +30,20 @@ struct DeduplicateOptions {
 const DEFAULT_WINDOW: Duration = Duration::from_secs(3600);
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "deduplicate",
-    summary: "Pass the first event per key; hold back repeats within a window.",
-    description: "Emits `{key, duplicate: false}` on `out` the first time a key is seen within \
-                  `window`, and `{key, duplicate: true}` on `duplicate` afterwards (dropped unless \
-                  linked). Keys are stored durably, so de-duplication holds across runs and \
-                  restarts; with several workers exactly one event per key passes.",
+    kind: Cow::Borrowed("deduplicate"),
+    summary: Cow::Borrowed("Pass the first event per key; hold back repeats within a window."),
+    description: Cow::Borrowed(
+        "Emits `{key, duplicate: false}` on `out` the first time a key is seen within \
+         `window`, and `{key, duplicate: true}` on `duplicate` afterwards (dropped unless \
+         linked). Keys are stored durably, so de-duplication holds across runs and \
+         restarts; with several workers exactly one event per key passes.",
+    ),
     trigger: false,
     ports: &["duplicate"],
     options: crate::options::schema::<DeduplicateOptions>(),
-    example: "- id: once_per_ip\n  type: deduplicate\n  options:\n    key: \"{{ normalize.source_ip }}\"\n    window: 24h\n",
+    example: Cow::Borrowed(
+        "- id: once_per_ip\n  type: deduplicate\n  options:\n    key: \"{{ normalize.source_ip }}\"\n    window: 24h\n",
+    ),
     side_effects: false,
     inline: false,
 });

@@ -1,5 +1,6 @@
 //! `delay`: waits for a duration or until a time, durably, then passes the event on.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -25,15 +26,16 @@ struct DelayOptions {
 }
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "delay",
-    summary: "Wait for a duration or until a time, then continue.",
+    kind: Cow::Borrowed("delay"),
+    summary: Cow::Borrowed("Wait for a duration or until a time, then continue."),
     description: "Parks the task in the store: the run shows `waiting` with the time it resumes, \
                   holds no worker or memory, and survives restarts. Emits \
-                  `{waited_until, waited_ms}`.",
+                  `{waited_until, waited_ms}`."
+        .into(),
     trigger: false,
     ports: &[],
     options: crate::options::schema::<DelayOptions>(),
-    example: "- id: wait_for_sandbox\n  type: delay\n  options:\n    duration: 5m\n",
+    example: Cow::Borrowed("- id: wait_for_sandbox\n  type: delay\n  options:\n    duration: 5m\n"),
     side_effects: false,
     inline: false,
 });

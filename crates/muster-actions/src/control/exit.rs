@@ -1,5 +1,6 @@
 //! `exit`: sets the run's result, returned to a caller (`run_playbook`, a synchronous webhook).
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -19,16 +20,20 @@ struct ExitOptions {
 }
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "exit",
-    summary: "Set the run's result.",
-    description: "Records `output` as the run's result and emits it. A synchronous webhook \
-                  (`response: exit`) answers with it, and a parent's `run_playbook` continues with \
-                  it. Other branches of the run go on; when several `exit` actions run, the last \
-                  one recorded is the result.",
+    kind: Cow::Borrowed("exit"),
+    summary: Cow::Borrowed("Set the run's result."),
+    description: Cow::Borrowed(
+        "Records `output` as the run's result and emits it. A synchronous webhook \
+         (`response: exit`) answers with it, and a parent's `run_playbook` continues with \
+         it. Other branches of the run go on; when several `exit` actions run, the last \
+         one recorded is the result.",
+    ),
     trigger: false,
     ports: &[],
     options: crate::options::schema::<ExitOptions>(),
-    example: "- id: done\n  type: exit\n  options:\n    output:\n      verdict: \"{{ decide.verdict }}\"\n",
+    example: Cow::Borrowed(
+        "- id: done\n  type: exit\n  options:\n    output:\n      verdict: \"{{ decide.verdict }}\"\n",
+    ),
     side_effects: false,
     inline: true,
 });

@@ -1,5 +1,6 @@
 //! `explode`: one event per item of a list, for parallel processing and a later `implode`.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -18,16 +19,19 @@ struct ExplodeOptions {
 }
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "explode",
-    summary: "Emit one event per item of a list.",
-    description: "Each event is `{item, index, total, group}`; the downstream branch runs once per \
+    kind: Cow::Borrowed("explode"),
+    summary: Cow::Borrowed("Emit one event per item of a list."),
+    description:
+        "Each event is `{item, index, total, group}`; the downstream branch runs once per \
                   item, in parallel. `group` identifies this split, and `implode` uses it (with \
                   `total`) to collect the results again. An empty list emits nothing. The run's \
-                  event cap (`settings.max_events_per_run`) bounds the number of items.",
+                  event cap (`settings.max_events_per_run`) bounds the number of items."
+            .into(),
     trigger: false,
     ports: &[],
     options: crate::options::schema::<ExplodeOptions>(),
-    example: "- id: each_ip\n  type: explode\n  options:\n    items: \"{{ extract.ipv4 }}\"\n",
+    example: "- id: each_ip\n  type: explode\n  options:\n    items: \"{{ extract.ipv4 }}\"\n"
+        .into(),
     side_effects: false,
     inline: true,
 });

@@ -4,6 +4,7 @@
 //! the timeout, becomes due as soon as the expected number of items is in. The flush emits
 //! `{items, count, expected, complete}` once, with the context from before the explode.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -37,17 +38,21 @@ struct ImplodeOptions {
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "implode",
-    summary: "Collect the events of a group (from `explode`) into one event.",
-    description: "Emits `{items, count, expected, complete}` once per group: as soon as `size` \
-                  items are in, or when `timeout` passes (then `complete` is false). Items are \
-                  ordered by their explode index. By default the group, size and items come from \
-                  the nearest `explode` upstream; the emitted event continues the context from \
-                  before that explode. Waiting holds no worker and survives restarts.",
+    kind: Cow::Borrowed("implode"),
+    summary: Cow::Borrowed("Collect the events of a group (from `explode`) into one event."),
+    description: Cow::Borrowed(
+        "Emits `{items, count, expected, complete}` once per group: as soon as `size` \
+         items are in, or when `timeout` passes (then `complete` is false). Items are \
+         ordered by their explode index. By default the group, size and items come from \
+         the nearest `explode` upstream; the emitted event continues the context from \
+         before that explode. Waiting holds no worker and survives restarts.",
+    ),
     trigger: false,
     ports: &[],
     options: crate::options::schema::<ImplodeOptions>(),
-    example: "- id: all_verdicts\n  type: implode\n  options:\n    item: \"{{ reputation.body.score }}\"\n    timeout: 10m\n",
+    example: Cow::Borrowed(
+        "- id: all_verdicts\n  type: implode\n  options:\n    item: \"{{ reputation.body.score }}\"\n    timeout: 10m\n",
+    ),
     side_effects: false,
     inline: false,
 });

@@ -1,6 +1,7 @@
 //! `run_playbook`: runs another playbook as a child run and continues with its `exit`
 //! output.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -25,17 +26,21 @@ struct RunPlaybookOptions {
 }
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "run_playbook",
-    summary: "Run another playbook and continue with its exit output.",
-    description: "Starts a child run with the given inputs (checked against the child's `inputs:`, \
-                  defaults filled in) and waits for it without holding a worker. Emits the \
-                  child's `exit` output (or `{}` when it has none) when the child succeeds; fails \
-                  (or emits on `error`) when the child fails or is cancelled. Cancelling the \
-                  parent run cancels the child.",
+    kind: Cow::Borrowed("run_playbook"),
+    summary: Cow::Borrowed("Run another playbook and continue with its exit output."),
+    description: Cow::Borrowed(
+        "Starts a child run with the given inputs (checked against the child's `inputs:`, \
+         defaults filled in) and waits for it without holding a worker. Emits the \
+         child's `exit` output (or `{}` when it has none) when the child succeeds; fails \
+         (or emits on `error`) when the child fails or is cancelled. Cancelling the \
+         parent run cancels the child.",
+    ),
     trigger: false,
     ports: &[],
     options: crate::options::schema::<RunPlaybookOptions>(),
-    example: "- id: enrich\n  type: run_playbook\n  options:\n    playbook: enrich_ip\n    inputs:\n      ip: \"{{ normalize.source_ip }}\"\n",
+    example: Cow::Borrowed(
+        "- id: enrich\n  type: run_playbook\n  options:\n    playbook: enrich_ip\n    inputs:\n      ip: \"{{ normalize.source_ip }}\"\n",
+    ),
     side_effects: false,
     inline: false,
 });

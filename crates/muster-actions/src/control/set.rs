@@ -1,5 +1,6 @@
 //! `set`: builds a value from expressions; with `loop`, builds one per item of a list.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -7,12 +8,14 @@ use muster_engine::{Action, ActionContext, ActionError, ActionSpec, Outcome, to_
 use serde_json::{Map, Value, json};
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "set",
-    summary: "Build a value from expressions (and, with `loop`, one per list item).",
-    description: "Every option is a field of the output: `{source_ip: \"{{ alert.body.src_ip }}\"}` \
-                  emits `{\"source_ip\": \"203.0.113.7\"}`. With `loop: \"{{ list }}\"` the other \
-                  options are rendered once per item, with `item` and `index` in scope, and the \
-                  output is the list of results.",
+    kind: Cow::Borrowed("set"),
+    summary: Cow::Borrowed("Build a value from expressions (and, with `loop`, one per list item)."),
+    description: Cow::Borrowed(
+        "Every option is a field of the output: `{source_ip: \"{{ alert.body.src_ip }}\"}` \
+         emits `{\"source_ip\": \"203.0.113.7\"}`. With `loop: \"{{ list }}\"` the other \
+         options are rendered once per item, with `item` and `index` in scope, and the \
+         output is the list of results.",
+    ),
     trigger: false,
     ports: &[],
     options: json!({
@@ -21,7 +24,9 @@ static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
         "properties": { "loop": { "description": "A list to build one value per item of." } },
         "additionalProperties": true
     }),
-    example: "- id: normalize\n  type: set\n  options:\n    source_ip: \"{{ alert.body.src_ip or alert.body.sourceAddress }}\"\n    failures: \"{{ alert.body.count | int }}\"\n",
+    example: Cow::Borrowed(
+        "- id: normalize\n  type: set\n  options:\n    source_ip: \"{{ alert.body.src_ip or alert.body.sourceAddress }}\"\n    failures: \"{{ alert.body.count | int }}\"\n",
+    ),
     side_effects: false,
     inline: true,
 });

@@ -1,6 +1,7 @@
 //! `throttle`: spaces events with the same key at least `interval` apart; events over the
 //! rate wait durably for their slot instead of being dropped.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -24,16 +25,22 @@ struct ThrottleOptions {
 }
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "throttle",
-    summary: "Let events through at most at a rate per key; the rest wait their turn.",
-    description: "Each key gets slots `period / N` apart. An event whose slot is now passes at \
-                  once; a later one parks until its slot (the run shows `waiting`). Emits \
-                  `{key, slot}`. Slots are stored durably, so the rate holds across runs, \
-                  workers and restarts.",
+    kind: Cow::Borrowed("throttle"),
+    summary: Cow::Borrowed(
+        "Let events through at most at a rate per key; the rest wait their turn.",
+    ),
+    description: Cow::Borrowed(
+        "Each key gets slots `period / N` apart. An event whose slot is now passes at \
+         once; a later one parks until its slot (the run shows `waiting`). Emits \
+         `{key, slot}`. Slots are stored durably, so the rate holds across runs, \
+         workers and restarts.",
+    ),
     trigger: false,
     ports: &[],
     options: crate::options::schema::<ThrottleOptions>(),
-    example: "- id: pace_tickets\n  type: throttle\n  options:\n    key: \"{{ normalize.user }}\"\n    rate: 5/1m\n",
+    example: Cow::Borrowed(
+        "- id: pace_tickets\n  type: throttle\n  options:\n    key: \"{{ normalize.user }}\"\n    rate: 5/1m\n",
+    ),
     side_effects: false,
     inline: false,
 });

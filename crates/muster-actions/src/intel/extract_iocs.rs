@@ -1,5 +1,6 @@
 //! `extract_iocs`: pulls indicators (IPs, domains, URLs, hashes, CVEs, …) out of text.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -39,17 +40,21 @@ struct ExtractIocsOptions {
 }
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "extract_iocs",
-    summary: "Extract indicators (IPs, domains, URLs, hashes, CVEs, …) from text.",
-    description: "Emits `{iocs: {type: [values…]}, count, truncated}` with values refanged and in \
-                  order of appearance (`detailed: true` adds `items` with the raw text, byte \
-                  offsets and tags such as `private` or `documentation` for each). Defanged \
-                  input is understood; domains are checked against the Public Suffix List. See \
-                  docs/intel.md for the rules.",
+    kind: Cow::Borrowed("extract_iocs"),
+    summary: Cow::Borrowed("Extract indicators (IPs, domains, URLs, hashes, CVEs, …) from text."),
+    description: Cow::Borrowed(
+        "Emits `{iocs: {type: [values…]}, count, truncated}` with values refanged and in \
+         order of appearance (`detailed: true` adds `items` with the raw text, byte \
+         offsets and tags such as `private` or `documentation` for each). Defanged \
+         input is understood; domains are checked against the Public Suffix List. See \
+         docs/intel.md for the rules.",
+    ),
     trigger: false,
     ports: &[],
     options: crate::options::schema::<ExtractIocsOptions>(),
-    example: "- id: indicators\n  type: extract_iocs\n  options:\n    text: \"{{ report.body }}\"\n    types: [ipv4, domain, url, sha256]\n    allow: [example.com, 10.0.0.0/8]\n",
+    example: Cow::Borrowed(
+        "- id: indicators\n  type: extract_iocs\n  options:\n    text: \"{{ report.body }}\"\n    types: [ipv4, domain, url, sha256]\n    allow: [example.com, 10.0.0.0/8]\n",
+    ),
     side_effects: false,
     inline: true,
 });

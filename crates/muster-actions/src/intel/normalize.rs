@@ -1,6 +1,7 @@
 //! `normalize`: brings an alert from one tool into one shape (OCSF-aligned), with a built-in
 //! profile or a mapping written in the playbook.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -33,18 +34,24 @@ struct NormalizeOptions {
 }
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "normalize",
-    summary: "Normalise an alert into one OCSF-aligned shape, by profile or mapping.",
-    description: "Emits `{event, warnings, findings}`: the normalised event, what the mapping \
-                  skipped, and (unless `validate: false`) what the OCSF validator found missing \
-                  or wrong. Text input is parsed in the profile's source format (JSON, CEF or \
-                  LEEF). Built-in profiles cover Suricata, Zeek, Wazuh, CrowdStrike, Defender \
-                  for Endpoint, GuardDuty, Okta, Windows Security and Sysmon events, CEF and \
-                  LEEF.",
+    kind: Cow::Borrowed("normalize"),
+    summary: Cow::Borrowed(
+        "Normalise an alert into one OCSF-aligned shape, by profile or mapping.",
+    ),
+    description: Cow::Borrowed(
+        "Emits `{event, warnings, findings}`: the normalised event, what the mapping \
+         skipped, and (unless `validate: false`) what the OCSF validator found missing \
+         or wrong. Text input is parsed in the profile's source format (JSON, CEF or \
+         LEEF). Built-in profiles cover Suricata, Zeek, Wazuh, CrowdStrike, Defender \
+         for Endpoint, GuardDuty, Okta, Windows Security and Sysmon events, CEF and \
+         LEEF.",
+    ),
     trigger: false,
     ports: &[],
     options: crate::options::schema::<NormalizeOptions>(),
-    example: "- id: normalized\n  type: normalize\n  options:\n    profile: suricata_eve_alert\n    input: \"{{ alert.body }}\"\n",
+    example: Cow::Borrowed(
+        "- id: normalized\n  type: normalize\n  options:\n    profile: suricata_eve_alert\n    input: \"{{ alert.body }}\"\n",
+    ),
     side_effects: false,
     inline: true,
 });

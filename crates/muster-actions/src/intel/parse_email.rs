@@ -1,5 +1,6 @@
 //! `parse_email`: takes a raw email (a reported phish) apart for triage.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -23,18 +24,24 @@ struct ParseEmailOptions {
 }
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "parse_email",
-    summary: "Parse a raw email into headers, senders, hops, authentication, links, attachments and indicators.",
-    description: "Emits the email report of docs/intel.md: `from`, `sender`, `reply_to`, \
-                  `return_path`, `to`, `cc`, `subject`, `date`, `message_id`, all headers, the \
-                  `Received` hops and originating IP, SPF/DKIM/DMARC verdicts, text and HTML \
-                  bodies, `links` (with mismatched display text flagged), `urls`, `attachments` \
-                  (with hashes, sniffed types, nested messages), phishing `flags`, `iocs` and \
-                  `warnings`. Malformed messages give a best-effort report with warnings.",
+    kind: Cow::Borrowed("parse_email"),
+    summary: Cow::Borrowed(
+        "Parse a raw email into headers, senders, hops, authentication, links, attachments and indicators.",
+    ),
+    description: Cow::Borrowed(
+        "Emits the email report of docs/intel.md: `from`, `sender`, `reply_to`, \
+         `return_path`, `to`, `cc`, `subject`, `date`, `message_id`, all headers, the \
+         `Received` hops and originating IP, SPF/DKIM/DMARC verdicts, text and HTML \
+         bodies, `links` (with mismatched display text flagged), `urls`, `attachments` \
+         (with hashes, sniffed types, nested messages), phishing `flags`, `iocs` and \
+         `warnings`. Malformed messages give a best-effort report with warnings.",
+    ),
     trigger: false,
     ports: &[],
     options: crate::options::schema::<ParseEmailOptions>(),
-    example: "- id: email\n  type: parse_email\n  options:\n    raw: \"{{ report.body }}\"\n",
+    example: Cow::Borrowed(
+        "- id: email\n  type: parse_email\n  options:\n    raw: \"{{ report.body }}\"\n",
+    ),
     side_effects: false,
     inline: true,
 });

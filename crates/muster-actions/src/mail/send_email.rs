@@ -1,6 +1,7 @@
 //! `send_email`: submits a message over SMTP (STARTTLS, TLS or plain text, with AUTH), to the
 //! server in the `smtp` option or the operator's `[smtp]` default.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -52,32 +53,36 @@ struct SendEmailOptions {
 }
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "send_email",
-    summary: "Send an email over SMTP.",
-    description: "Builds a message from `from`, `to`, `cc`, `bcc`, `reply_to`, `subject`, \
-                  `text` and/or `html` (both: `multipart/alternative`) and `attachments`, and \
-                  submits it to the `smtp` server, or to the operator's `[smtp]` server when \
-                  the option is absent. Emits `{message_id, accepted, response}`: the \
-                  Message-ID (without angle brackets), the envelope recipients the server \
-                  accepted (`to`, `cc` and `bcc`) and its final reply.\n\n\
-                  `smtp.security` is `starttls` (default, port 587; STARTTLS must succeed), \
-                  `tls` (port 465) or `none` (port 25, plain text); `username` and `password` \
-                  authenticate with AUTH PLAIN or LOGIN; `credential: NAME` uses a `basic` credential \
-                  instead (it must allow `host`), and credential references in `username` and \
-                  `password` are revealed only for `host`. Certificates are verified against the \
-                  system's roots plus `ca_file`; `tls_verify: false` turns verification off.\n\n\
-                  Errors: refused connections, timeouts and 4xx replies are `transient` \
-                  (retried with the action's `retry`); 5xx replies (a rejected recipient or \
-                  login), TLS failures and bad options are `permanent`. Any recipient refused \
-                  fails the whole message. Passwords never appear in errors or output.\n\n\
-                  The Message-ID is derived from the task id (`<task>.muster@<from domain>`), \
-                  so every attempt of the same step sends the same Message-ID: when a retry \
-                  follows a crash or a lost reply after the server had accepted the message, \
-                  receivers can recognise the copy.",
+    kind: Cow::Borrowed("send_email"),
+    summary: Cow::Borrowed("Send an email over SMTP."),
+    description: Cow::Borrowed(
+        "Builds a message from `from`, `to`, `cc`, `bcc`, `reply_to`, `subject`, \
+         `text` and/or `html` (both: `multipart/alternative`) and `attachments`, and \
+         submits it to the `smtp` server, or to the operator's `[smtp]` server when \
+         the option is absent. Emits `{message_id, accepted, response}`: the \
+         Message-ID (without angle brackets), the envelope recipients the server \
+         accepted (`to`, `cc` and `bcc`) and its final reply.\n\n\
+         `smtp.security` is `starttls` (default, port 587; STARTTLS must succeed), \
+         `tls` (port 465) or `none` (port 25, plain text); `username` and `password` \
+         authenticate with AUTH PLAIN or LOGIN; `credential: NAME` uses a `basic` credential \
+         instead (it must allow `host`), and credential references in `username` and \
+         `password` are revealed only for `host`. Certificates are verified against the \
+         system's roots plus `ca_file`; `tls_verify: false` turns verification off.\n\n\
+         Errors: refused connections, timeouts and 4xx replies are `transient` \
+         (retried with the action's `retry`); 5xx replies (a rejected recipient or \
+         login), TLS failures and bad options are `permanent`. Any recipient refused \
+         fails the whole message. Passwords never appear in errors or output.\n\n\
+         The Message-ID is derived from the task id (`<task>.muster@<from domain>`), \
+         so every attempt of the same step sends the same Message-ID: when a retry \
+         follows a crash or a lost reply after the server had accepted the message, \
+         receivers can recognise the copy.",
+    ),
     trigger: false,
     ports: &[],
     options: crate::options::schema::<SendEmailOptions>(),
-    example: "- id: notify\n  type: send_email\n  options:\n    from: Muster <soc@example.com>\n    to: [\"{{ reported.email.from.address }}\"]\n    subject: \"Re: {{ reported.email.subject }}\"\n    in_reply_to: \"{{ reported.message_id }}\"\n    text: Thank you, our team is looking at the message you reported.\n    attachments:\n      - filename: analysis.json\n        content: \"{{ reported.email.flags }}\"\n    smtp:\n      host: smtp.example.com\n      credential: smtp_relay\n  retry: { attempts: 3 }\n",
+    example: Cow::Borrowed(
+        "- id: notify\n  type: send_email\n  options:\n    from: Muster <soc@example.com>\n    to: [\"{{ reported.email.from.address }}\"]\n    subject: \"Re: {{ reported.email.subject }}\"\n    in_reply_to: \"{{ reported.message_id }}\"\n    text: Thank you, our team is looking at the message you reported.\n    attachments:\n      - filename: analysis.json\n        content: \"{{ reported.email.flags }}\"\n    smtp:\n      host: smtp.example.com\n      credential: smtp_relay\n  retry: { attempts: 3 }\n",
+    ),
     side_effects: true,
     inline: false,
 });

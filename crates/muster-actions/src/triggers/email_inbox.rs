@@ -6,6 +6,7 @@
 //! by this trigger, even when marking it seen failed or the process restarted in between.
 //! Only after the run is durable is the message marked seen, moved or deleted.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -102,32 +103,36 @@ const DEFAULT_MAX_BYTES: u64 = 25 * 1024 * 1024;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "email_inbox",
-    summary: "Start a run for each new email in IMAP folders.",
-    description: "Polls `folders` every `interval` for messages matching `search` (default \
-                  `UNSEEN`), oldest first, at most `max_messages` per poll, and starts one run \
-                  per message. The trigger event is `{message_id, folder, uid, size, truncated, \
-                  email}`, where `email` is the document `parse_email` emits (sender, subject, \
-                  bodies, links, attachments, authentication results, indicators); with \
-                  `include_raw: true` also `raw_base64`. Messages are read with `BODY.PEEK`, \
-                  so reading alone never marks them seen.\n\n\
-                  Each message starts at most one run of this trigger, ever: its Message-ID \
-                  (`sha256:` of the message when it has none) is recorded with the run in the \
-                  same transaction, so a message seen again (because marking it failed, after \
-                  a restart, or in another folder) starts nothing. Once the run is durable the \
-                  message is marked `\\Seen` (`after: mark_seen`, default), moved to `move_to` \
-                  (`after: move`; IMAP MOVE, or copy and delete), or deleted (`after: \
-                  delete`).\n\n\
-                  A failing poll (server unreachable, login refused) is logged and shown as \
-                  the trigger's `polling.last_error` in the playbook API; the next poll waits \
-                  twice as long each time, up to 15 minutes. Polling stops when the playbook \
-                  is disabled or deleted. A message given by hand as a JSON string (or \
-                  `{\"raw\": ...}`) is parsed the same way: `muster run FILE --event \
-                  \"$(jq -Rs . message.eml)\"` or the manual trigger API.",
+    kind: Cow::Borrowed("email_inbox"),
+    summary: Cow::Borrowed("Start a run for each new email in IMAP folders."),
+    description: Cow::Borrowed(
+        "Polls `folders` every `interval` for messages matching `search` (default \
+         `UNSEEN`), oldest first, at most `max_messages` per poll, and starts one run \
+         per message. The trigger event is `{message_id, folder, uid, size, truncated, \
+         email}`, where `email` is the document `parse_email` emits (sender, subject, \
+         bodies, links, attachments, authentication results, indicators); with \
+         `include_raw: true` also `raw_base64`. Messages are read with `BODY.PEEK`, \
+         so reading alone never marks them seen.\n\n\
+         Each message starts at most one run of this trigger, ever: its Message-ID \
+         (`sha256:` of the message when it has none) is recorded with the run in the \
+         same transaction, so a message seen again (because marking it failed, after \
+         a restart, or in another folder) starts nothing. Once the run is durable the \
+         message is marked `\\Seen` (`after: mark_seen`, default), moved to `move_to` \
+         (`after: move`; IMAP MOVE, or copy and delete), or deleted (`after: \
+         delete`).\n\n\
+         A failing poll (server unreachable, login refused) is logged and shown as \
+         the trigger's `polling.last_error` in the playbook API; the next poll waits \
+         twice as long each time, up to 15 minutes. Polling stops when the playbook \
+         is disabled or deleted. A message given by hand as a JSON string (or \
+         `{\"raw\": ...}`) is parsed the same way: `muster run FILE --event \
+         \"$(jq -Rs . message.eml)\"` or the manual trigger API.",
+    ),
     trigger: true,
     ports: &[],
     options: crate::options::schema::<EmailInboxOptions>(),
-    example: "- id: reported\n  type: email_inbox\n  options:\n    host: imap.example.com\n    credential: phishing_mailbox\n    folders: [INBOX]\n    interval: 1m\n    after: move\n    move_to: Processed\n",
+    example: Cow::Borrowed(
+        "- id: reported\n  type: email_inbox\n  options:\n    host: imap.example.com\n    credential: phishing_mailbox\n    folders: [INBOX]\n    interval: 1m\n    after: move\n    move_to: Processed\n",
+    ),
     side_effects: false,
     inline: false,
 });

@@ -1,6 +1,7 @@
 //! `manual`: starts a run from the API, the CLI or another playbook; its output is the
 //! payload it was given.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -19,15 +20,16 @@ struct ManualOptions {
 }
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "manual",
-    summary: "Start a run by hand: from the API, the CLI, or another playbook.",
+    kind: Cow::Borrowed("manual"),
+    summary: Cow::Borrowed("Start a run by hand: from the API, the CLI, or another playbook."),
     description: "Emits the payload it was started with. `POST /api/v1/playbooks/{name}/runs` \
                   and `muster run` start runs here; `run_playbook` calls a playbook here first. \
-                  For playbooks that declare `inputs:`, the payload is the checked inputs.",
+                  For playbooks that declare `inputs:`, the payload is the checked inputs."
+        .into(),
     trigger: true,
     ports: &[],
     options: crate::options::schema::<ManualOptions>(),
-    example: "- id: start\n  type: manual\n",
+    example: Cow::Borrowed("- id: start\n  type: manual\n"),
     side_effects: false,
     inline: false,
 });

@@ -1,5 +1,6 @@
 //! `schedule`: starts a run on a cron schedule, in a time zone.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
@@ -24,15 +25,19 @@ struct ScheduleOptions {
 }
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "schedule",
-    summary: "Start a run on a cron schedule.",
-    description: "Emits `{scheduled_at, fired_at}` (RFC 3339, UTC). Each tick fires once, even \
-                  with several processes; a tick missed while Muster was down fires once at the \
-                  next start. Weekdays are 0-6 or SUN-SAT; `L`, `W` and `#` are supported.",
+    kind: Cow::Borrowed("schedule"),
+    summary: Cow::Borrowed("Start a run on a cron schedule."),
+    description: Cow::Borrowed(
+        "Emits `{scheduled_at, fired_at}` (RFC 3339, UTC). Each tick fires once, even \
+         with several processes; a tick missed while Muster was down fires once at the \
+         next start. Weekdays are 0-6 or SUN-SAT; `L`, `W` and `#` are supported.",
+    ),
     trigger: true,
     ports: &[],
     options: crate::options::schema::<ScheduleOptions>(),
-    example: "- id: every_morning\n  type: schedule\n  options:\n    cron: \"0 7 * * MON-FRI\"\n    timezone: Europe/Paris\n",
+    example: Cow::Borrowed(
+        "- id: every_morning\n  type: schedule\n  options:\n    cron: \"0 7 * * MON-FRI\"\n    timezone: Europe/Paris\n",
+    ),
     side_effects: false,
     inline: false,
 });

@@ -3,6 +3,7 @@
 //! The HTTP side (secret and signature checks, body limits, synchronous responses) lives in
 //! the server; this file defines the options and the trigger event's shape.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -78,20 +79,24 @@ impl WebhookOptions {
 }
 
 static SPEC: LazyLock<ActionSpec> = LazyLock::new(|| ActionSpec {
-    kind: "webhook",
-    summary: "Start a run for each HTTP request to /hooks/{path}.",
-    description: "Emits `{method, path, headers, query, body}`. The body is parsed as JSON when \
-                  the content type says so, kept as text otherwise. A raw email posted as \
-                  `message/rfc822` (a \"report phishing\" button) also gets `email`, the \
-                  document `parse_email` emits, and `body_encoding`: `text`, or `base64` when \
-                  the message is not UTF-8 (then `body` is its base64). Requests must present `secret` (header \
-                  `X-Muster-Secret` or `Authorization: Bearer`) and/or a valid HMAC-SHA256 \
-                  `signature`. With `response: exit` the request waits for the run's `exit` \
-                  output and returns it.",
+    kind: Cow::Borrowed("webhook"),
+    summary: Cow::Borrowed("Start a run for each HTTP request to /hooks/{path}."),
+    description: Cow::Borrowed(
+        "Emits `{method, path, headers, query, body}`. The body is parsed as JSON when \
+         the content type says so, kept as text otherwise. A raw email posted as \
+         `message/rfc822` (a \"report phishing\" button) also gets `email`, the \
+         document `parse_email` emits, and `body_encoding`: `text`, or `base64` when \
+         the message is not UTF-8 (then `body` is its base64). Requests must present `secret` (header \
+         `X-Muster-Secret` or `Authorization: Bearer`) and/or a valid HMAC-SHA256 \
+         `signature`. With `response: exit` the request waits for the run's `exit` \
+         output and returns it.",
+    ),
     trigger: true,
     ports: &[],
     options: crate::options::schema::<WebhookOptions>(),
-    example: "- id: alert\n  type: webhook\n  options:\n    path: vpn-bruteforce\n    secret: s3cret\n",
+    example: Cow::Borrowed(
+        "- id: alert\n  type: webhook\n  options:\n    path: vpn-bruteforce\n    secret: s3cret\n",
+    ),
     side_effects: false,
     inline: false,
 });

@@ -55,7 +55,7 @@ pub fn run(command: ActionsCommand) -> Result<ExitCode> {
         }
         ActionsCommand::Describe { r#type, json } => {
             let Some(action) = registry.get(&r#type) else {
-                let known: Vec<&str> = registry.iter().map(|a| a.spec().kind).collect();
+                let known: Vec<&str> = registry.iter().map(|a| a.spec().kind.as_ref()).collect();
                 bail!("unknown action type `{type}` (known: {})", known.join(", "));
             };
             let spec = action.spec();
