@@ -335,3 +335,33 @@ fn every_problem_is_reported_at_once() {
         render(&diagnostics)
     );
 }
+
+#[test]
+fn other_file_formats_read_yaml_with_the_same_rules_and_positions() {
+    use muster_model::load::parse_located;
+    let document = parse_located(
+        "acme.yaml",
+        "vendor: acme\nactions:\n  lookup:\n    request: { path: /x }\n",
+        "integration",
+        "an integration needs `vendor:`",
+    )
+    .unwrap_or_else(|d| panic!("{}", render(&d)));
+    assert_eq!(
+        document.value()["actions"]["lookup"]["request"]["path"],
+        "/x"
+    );
+    let at = document.at_value("/actions/lookup/request/path", "bad path", None);
+    assert_eq!(at.to_string(), "acme.yaml:4:22: bad path");
+    let at = document.at_key("/actions/lookup", "bad name", Some("rename it".into()));
+    assert_eq!(at.to_string(), "acme.yaml:3:3: bad name (hint: rename it)");
+    // A pointer below what was written is located at its nearest written ancestor.
+    let at = document.at_value("/actions/lookup/inputs/ip", "missing", None);
+    assert_eq!((at.line, at.column), (4, 5));
+    let errors = parse_located("two.yaml", "a: 1\n---\nb: 2\n", "integration", "")
+        .err()
+        .expect("two documents");
+    assert_eq!(
+        render(&errors),
+        "two.yaml:2:1: an integration file holds one YAML document, but a second one starts here (hint: remove this `---` and what follows, or put each integration in its own file)\n"
+    );
+}

@@ -55,6 +55,80 @@ impl ExpressionCheck for Expressions {
     }
 }
 
+/// A YAML document read with the playbook loader's rules and limits (YAML 1.2 core schema, one
+/// document, anchors expanded, no merge keys or custom tags, bounded size, depth and
+/// expansion), with the position of every key and value. Other file formats (integrations) use
+/// it to report problems as `file:line:column` diagnostics the way playbooks do.
+pub struct LocatedDocument {
+    file: String,
+    value: Value,
+    positions: positions::Positions,
+}
+
+impl LocatedDocument {
+    /// The document as JSON.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// A problem located at the value that `pointer` (RFC 6901: `/actions/ip_report/inputs`)
+    /// names, or at its nearest ancestor that was written in the file.
+    pub fn at_value(
+        &self,
+        pointer: &str,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) -> Diagnostic {
+        let pos = self
+            .positions
+            .value(&positions::Pointer::from_text(pointer));
+        self.diagnostic(pos, message, hint)
+    }
+
+    /// Like [`at_value`](Self::at_value), located at the member's key (unknown keys).
+    pub fn at_key(
+        &self,
+        pointer: &str,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) -> Diagnostic {
+        let pos = self.positions.key(&positions::Pointer::from_text(pointer));
+        self.diagnostic(pos, message, hint)
+    }
+
+    fn diagnostic(&self, pos: Pos, message: impl Into<String>, hint: Option<String>) -> Diagnostic {
+        Diagnostic {
+            file: self.file.clone(),
+            line: pos.line,
+            column: pos.column,
+            message: message.into(),
+            hint,
+        }
+    }
+}
+
+/// Reads YAML (or JSON) text of a kind of file named `noun` (`integration`); `empty_hint`
+/// says what an empty file should hold. Syntax errors and the limits are reported as for
+/// playbooks.
+pub fn parse_located(
+    file: &str,
+    text: &str,
+    noun: &'static str,
+    empty_hint: &'static str,
+) -> Result<LocatedDocument, Vec<Diagnostic>> {
+    let mut report = Report::new(file);
+    let flavor = yaml::Flavor { noun, empty_hint };
+    let document = yaml::parse_as(text, flavor, &mut report);
+    match document {
+        Some(document) if report.is_empty() => Ok(LocatedDocument {
+            file: file.to_string(),
+            value: document.value,
+            positions: document.positions,
+        }),
+        _ => Err(report.into_sorted()),
+    }
+}
+
 /// Parses and validates a playbook written in YAML (JSON is valid YAML, so this also loads
 /// JSON). Returns every problem at once; a playbook with problems is never returned.
 pub fn load_playbook(

@@ -14,6 +14,11 @@ impl Pointer {
         Self(String::new())
     }
 
+    /// A pointer written as RFC 6901 text (`/actions/2/options`), taken as it is.
+    pub fn from_text(text: &str) -> Self {
+        Self(text.to_string())
+    }
+
     /// The pointer to member `key` of the object at `self`.
     pub fn key(&self, key: &str) -> Self {
         let mut text = String::with_capacity(self.0.len() + key.len() + 1);

@@ -25,6 +25,20 @@ pub const MAX_EXPANDED_BYTES: usize = 4 * MAX_TEXT_BYTES;
 /// Most control characters reported before giving up on a file.
 const MAX_CONTROL_REPORTS: usize = 20;
 
+/// What kind of file is read, for the words of messages (the rules are the same for all).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Flavor {
+    /// `playbook`, `integration`.
+    pub noun: &'static str,
+    /// How to fix an empty file.
+    pub empty_hint: &'static str,
+}
+
+pub(crate) const PLAYBOOK: Flavor = Flavor {
+    noun: "playbook",
+    empty_hint: "a playbook needs at least `name:` and `actions:`",
+};
+
 /// A parsed document.
 pub(crate) struct Document {
     pub value: Value,
@@ -35,6 +49,11 @@ pub(crate) struct Document {
 /// unrepresentable numbers) are reported and parsing goes on; the rest stop it and return
 /// `None`.
 pub(crate) fn parse(text: &str, report: &mut Report) -> Option<Document> {
+    parse_as(text, PLAYBOOK, report)
+}
+
+/// [`parse`] for a file of another kind.
+pub(crate) fn parse_as(text: &str, flavor: Flavor, report: &mut Report) -> Option<Document> {
     if text.len() > MAX_TEXT_BYTES {
         report.hinted(
             Pos::START,
@@ -49,7 +68,7 @@ pub(crate) fn parse(text: &str, report: &mut Report) -> Option<Document> {
     if !check_characters(text, report) {
         return None;
     }
-    let mut builder = Builder::new(report);
+    let mut builder = Builder::new(report, flavor);
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
         match next {
@@ -215,6 +234,7 @@ struct Built {
 
 struct Builder<'r> {
     report: &'r mut Report,
+    flavor: Flavor,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Anchored>,
     nodes: usize,
@@ -231,9 +251,10 @@ struct Anchored {
 }
 
 impl<'r> Builder<'r> {
-    fn new(report: &'r mut Report) -> Self {
+    fn new(report: &'r mut Report, flavor: Flavor) -> Self {
         Self {
             report,
+            flavor,
             stack: Vec::new(),
             anchors: HashMap::new(),
             nodes: 0,
@@ -251,11 +272,8 @@ impl<'r> Builder<'r> {
                 positions: self.positions,
             }),
             None => {
-                self.report.hinted(
-                    Pos::START,
-                    "the file is empty",
-                    "a playbook needs at least `name:` and `actions:`",
-                );
+                self.report
+                    .hinted(Pos::START, "the file is empty", self.flavor.empty_hint);
                 None
             }
         }
@@ -270,10 +288,21 @@ impl<'r> Builder<'r> {
             Event::DocumentStart(_) => {
                 self.documents += 1;
                 if self.documents > 1 {
+                    let noun = self.flavor.noun;
+                    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                        "an"
+                    } else {
+                        "a"
+                    };
                     self.report.hinted(
                         pos,
-                        "a playbook file holds one YAML document, but a second one starts here",
-                        "remove this `---` and what follows, or put each playbook in its own file",
+                        format!(
+                            "{article} {noun} file holds one YAML document, but a second one \
+                             starts here"
+                        ),
+                        format!(
+                            "remove this `---` and what follows, or put each {noun} in its own file"
+                        ),
                     );
                     return Flow::Stop;
                 }
@@ -356,7 +385,10 @@ impl<'r> Builder<'r> {
             self.report.hinted(
                 pos,
                 format!("the document holds more than {MAX_NODES} values (aliases expanded)"),
-                "playbooks are small; check for aliases (`*name`) that expand recursively",
+                format!(
+                    "{}s are small; check for aliases (`*name`) that expand recursively",
+                    self.flavor.noun
+                ),
             );
             return Err(Flow::Stop);
         }
@@ -569,7 +601,10 @@ impl<'r> Builder<'r> {
         self.report.hinted(
             pos,
             format!("the YAML tag `{}` is not supported", display_tag(tag)),
-            "remove the tag; playbooks hold plain strings, numbers, booleans, lists and mappings",
+            format!(
+                "remove the tag; {}s hold plain strings, numbers, booleans, lists and mappings",
+                self.flavor.noun
+            ),
         );
     }
 }
