@@ -1,10 +1,12 @@
 //! The built-in action types of Muster, one file each, and the registry that lists them.
 //!
 //! Adding an action: write one file implementing [`muster_engine::Action`], then add one
-//! line to [`registry`].
+//! line to [`builtin_actions`]. Adding an integration: write `integrations/<vendor>.yaml` (see
+//! `docs/integrations.md`); it is compiled in and registered with the others.
 
 mod control;
 pub mod http;
+pub mod integrations;
 mod intel;
 pub mod mail;
 mod options;
@@ -12,8 +14,21 @@ pub mod triggers;
 
 use muster_engine::{Registry, Services};
 
-/// Every built-in action type.
+/// Every built-in action type and the actions of the built-in integrations.
 pub fn registry() -> Registry {
+    registry_with(integrations::Library::builtin())
+}
+
+/// The built-in action types and the actions of `library` (the built-in integrations plus
+/// an operator's, see [`integrations::Library::with_dir`]).
+pub fn registry_with(library: &integrations::Library) -> Registry {
+    let mut registry = builtin_actions();
+    library.register(&mut registry);
+    registry
+}
+
+/// The built-in action types, without integrations.
+pub fn builtin_actions() -> Registry {
     let mut registry = Registry::new();
     registry
         .register(triggers::manual::Manual)

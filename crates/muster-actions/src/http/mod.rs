@@ -14,7 +14,7 @@ mod addresses;
 mod auth;
 mod credentials;
 pub mod errors;
-mod exchange;
+pub(crate) mod exchange;
 pub mod guard;
 pub mod paginate;
 pub mod rate_limit;

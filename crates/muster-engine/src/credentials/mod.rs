@@ -18,7 +18,7 @@ use muster_model::expr::{replace_references, valid_name};
 use muster_store::{CredentialRecord, Millis, Store, StoreError, now_millis};
 use serde::Serialize;
 
-pub use domains::allowed as domain_allowed;
+pub use domains::{allowed as domain_allowed, check_pattern as check_domain_pattern};
 pub use redact::Redactor;
 pub use secret::Secret;
 pub use vault::MasterKey;
