@@ -181,6 +181,23 @@ async fn a_body_that_is_not_json_when_json_was_asked_for_is_a_permanent_error() 
 }
 
 #[tokio::test]
+async fn an_error_page_that_is_not_json_keeps_the_class_of_its_status() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(503)
+                .set_body_raw("<html><body>Service Unavailable</body></html>", "text/html"),
+        )
+        .mount(&server)
+        .await;
+    let t = common::engine().await;
+    let run = call(&t, &server.uri(), "      response: json").await;
+    let (class, reason) = failure(&run);
+    assert_eq!(class, "transient");
+    assert_eq!(reason, "action `call` failed: HTTP 503 Service Unavailable");
+}
+
+#[tokio::test]
 async fn a_request_over_its_rate_limit_parks_instead_of_failing() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

@@ -136,10 +136,12 @@ pub(crate) async fn exchange(
             auth::apply(ctx, client, auth, headers, true, &mut prepared.secrets).await?;
             continue;
         }
-        let page_mode = if prepared.paginator.is_some() && fetched.status.is_success() {
-            BodyMode::Json
-        } else {
-            prepared.mode
+        let page_mode = match prepared.mode {
+            _ if prepared.paginator.is_some() && fetched.status.is_success() => BodyMode::Json,
+            // An error page is read as whatever it is: the status is the news, not that an
+            // HTML error page is not JSON.
+            BodyMode::Json if !fetched.status.is_success() => BodyMode::Auto,
+            mode => mode,
         };
         let body = body_value(&fetched, page_mode)?;
         let mut output = json!({
