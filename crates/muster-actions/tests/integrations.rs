@@ -8,5 +8,27 @@ mod common;
 #[path = "integrations/support.rs"]
 mod support;
 
+#[path = "integrations/abuseipdb.rs"]
+mod abuseipdb;
+#[path = "integrations/feeds.rs"]
+mod feeds;
+#[path = "integrations/firewall.rs"]
+mod firewall;
+#[path = "integrations/greynoise.rs"]
+mod greynoise;
+#[path = "integrations/jira.rs"]
+mod jira;
+#[path = "integrations/nvd.rs"]
+mod nvd;
+#[path = "integrations/pagerduty.rs"]
+mod pagerduty;
+#[path = "integrations/slack.rs"]
+mod slack;
+#[path = "integrations/teams.rs"]
+mod teams;
+#[path = "integrations/urlscan.rs"]
+mod urlscan;
 #[path = "integrations/virustotal.rs"]
 mod virustotal;
+#[path = "integrations/vulncheck.rs"]
+mod vulncheck;

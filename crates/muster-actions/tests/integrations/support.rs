@@ -20,8 +20,13 @@ pub async fn credential(t: &TestEngine, name: &str, value: Value) {
 /// A playbook `call_it` whose action `call` is `kind` with `options` (YAML lines, indented
 /// six spaces), tried once so that the error class is what the response made it.
 pub fn playbook(kind: &str, options: &str) -> String {
+    playbook_with_retry(kind, options, "{ attempts: 1 }")
+}
+
+/// [`playbook`] with another retry policy.
+pub fn playbook_with_retry(kind: &str, options: &str, retry: &str) -> String {
     format!(
-        "name: call_it\nactions:\n  - id: start\n    type: manual\n  - id: call\n    type: {kind}\n    retry: {{ attempts: 1 }}\n    options:\n{options}\nlinks: [start -> call]\n"
+        "name: call_it\nactions:\n  - id: start\n    type: manual\n  - id: call\n    type: {kind}\n    retry: {retry}\n    options:\n{options}\nlinks: [start -> call]\n"
     )
 }
 
@@ -71,4 +76,24 @@ pub async fn only_request(server: &MockServer) -> wiremock::Request {
     let mut requests = server.received_requests().await.unwrap_or_default();
     assert_eq!(requests.len(), 1, "{requests:?}");
     requests.remove(0)
+}
+
+/// Waits (up to 10 s) until the run's task is scheduled for attempt `attempt`; returns how
+/// long from now it will wait, in seconds.
+pub async fn retry_scheduled(t: &TestEngine, run: muster_model::RunId, attempt: u32) -> i64 {
+    use muster_store::Store;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let tasks = t.store.run_tasks(run).await.unwrap();
+        if let Some(task) = tasks.iter().find(|task| task.attempt == attempt)
+            && let Some(at) = task.run_at
+        {
+            return (at - muster_store::now_millis()) / 1000;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "attempt {attempt} was never scheduled: {tasks:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
