@@ -8,10 +8,20 @@ fn render() -> String {
     let mut out = String::from(
         "# Actions\n\nEvery action type Muster ships, generated from the types themselves \
          (`muster actions list` and `muster actions describe TYPE` print the same). Options are \
-         shown as JSON Schema; any string option may hold a `{{ expression }}`.\n",
+         shown as JSON Schema; any string option may hold a `{{ expression }}`. Integration \
+         actions (`vendor.action`) come from the files in `integrations/` (see \
+         docs/integrations.md).\n",
     );
-    let (triggers, steps): (Vec<_>, Vec<_>) = registry.iter().partition(|a| a.spec().trigger);
-    for (title, group) in [("Triggers", triggers), ("Steps", steps)] {
+    let (triggers, others): (Vec<_>, Vec<_>) = registry.iter().partition(|a| a.spec().trigger);
+    // Integration actions are named `vendor.action` (see docs/integrations.md).
+    let (integrations, steps): (Vec<_>, Vec<_>) = others
+        .into_iter()
+        .partition(|a| a.spec().kind.contains('.'));
+    for (title, group) in [
+        ("Triggers", triggers),
+        ("Steps", steps),
+        ("Integrations", integrations),
+    ] {
         let _ = write!(out, "\n## {title}\n");
         for action in group {
             let spec = action.spec();
