@@ -56,6 +56,9 @@ pub struct EngineSection {
     pub poll_interval: HumanDuration,
     /// How often finished runs past their retention are pruned.
     pub retention_interval: HumanDuration,
+    /// A directory of integration files added to (or replacing) the built-in ones (default:
+    /// `<data-dir>/integrations` when it exists).
+    pub integrations_dir: Option<PathBuf>,
 }
 
 impl Default for EngineSection {
@@ -66,6 +69,7 @@ impl Default for EngineSection {
             lease: HumanDuration(engine.lease),
             poll_interval: HumanDuration(engine.poll_interval),
             retention_interval: HumanDuration(engine.retention_interval),
+            integrations_dir: None,
         }
     }
 }
@@ -163,6 +167,31 @@ impl Config {
         }
     }
 
+    /// The integrations: the built-in ones, plus the files of `[engine] integrations_dir`
+    /// (which must exist), or else of `<data_dir>/integrations` when it exists. A file with a
+    /// problem is an error that lists every problem with its place.
+    pub fn integrations(&self, data_dir: &Path) -> Result<muster_actions::integrations::Library> {
+        let builtin = muster_actions::integrations::Library::builtin();
+        let dir = match &self.engine.integrations_dir {
+            Some(dir) => dir.clone(),
+            None => {
+                let dir = data_dir.join("integrations");
+                if !dir.is_dir() {
+                    return Ok(builtin.clone());
+                }
+                dir
+            }
+        };
+        builtin
+            .with_dir(&dir)
+            .with_context(|| format!("loading the integrations in {}", dir.display()))
+    }
+
+    /// The action types this configuration provides: the built-in ones and the integrations.
+    pub fn registry(&self, data_dir: &Path) -> Result<muster_engine::Registry> {
+        Ok(muster_actions::registry_with(&self.integrations(data_dir)?))
+    }
+
     /// The outbound HTTP settings; an `[http] allow` entry that is not a range, an address or
     /// a host name is an error that names it.
     pub fn http(&self) -> Result<muster_actions::http::HttpSettings> {
@@ -235,6 +264,7 @@ const ENV_KEYS: &[(&str, &str, Kind)] = &[
     ("engine", "lease", Kind::Text),
     ("engine", "poll_interval", Kind::Text),
     ("engine", "retention_interval", Kind::Text),
+    ("engine", "integrations_dir", Kind::Text),
     ("http", "connect_timeout", Kind::Text),
     ("http", "timeout", Kind::Text),
     ("http", "max_response_bytes", Kind::Integer),
@@ -356,6 +386,61 @@ mod tests {
         assert_eq!(config.server.listen, "127.0.0.1:7000");
         assert_eq!(config.engine.lease.as_duration(), Duration::from_secs(10));
         assert_eq!(config.http, HttpSection::default());
+    }
+
+    #[test]
+    fn the_integrations_directory_is_a_setting_with_a_default_under_the_data_directory() {
+        let data = tempfile::tempdir().unwrap();
+        let builtin = muster_actions::integrations::Library::builtin()
+            .iter()
+            .count();
+        let config = Config::default();
+        assert_eq!(
+            config.integrations(data.path()).unwrap().iter().count(),
+            builtin
+        );
+        let extra = "vendor: acme\ntitle: Acme\nsummary: Test.\nbase_url: https://acme.example\nactions:\n  ping:\n    summary: Ping.\n    request: { path: /ping }\n";
+        std::fs::create_dir(data.path().join("integrations")).unwrap();
+        std::fs::write(data.path().join("integrations/acme.yaml"), extra).unwrap();
+        let registry = config.registry(data.path()).unwrap();
+        assert!(registry.get("acme.ping").is_some());
+        let elsewhere = tempfile::tempdir().unwrap();
+        let mut table = toml::Table::new();
+        apply_env(
+            &mut table,
+            vars(&[(
+                "MUSTER_ENGINE_INTEGRATIONS_DIR",
+                elsewhere.path().to_str().unwrap(),
+            )]),
+        )
+        .unwrap();
+        let config: Config = toml::Value::Table(table).try_into().unwrap();
+        assert_eq!(
+            config.integrations(data.path()).unwrap().iter().count(),
+            builtin
+        );
+        let missing = Config {
+            engine: EngineSection {
+                integrations_dir: Some(data.path().join("nope")),
+                ..EngineSection::default()
+            },
+            ..Config::default()
+        };
+        let error = format!("{:#}", missing.integrations(data.path()).err().unwrap());
+        assert!(error.contains("nope"), "{error}");
+        std::fs::write(data.path().join("integrations/bad.yaml"), "vendor: bad\n").unwrap();
+        let error = format!("{:#}", config_default_error(data.path()));
+        assert!(
+            error.contains("bad.yaml:1:1: missing field `title`"),
+            "{error}"
+        );
+    }
+
+    fn config_default_error(data: &Path) -> anyhow::Error {
+        Config::default()
+            .integrations(data)
+            .err()
+            .expect("an invalid file")
     }
 
     #[test]

@@ -59,6 +59,9 @@ enum Command {
     /// List and describe action types.
     #[command(subcommand)]
     Actions(commands::actions::ActionsCommand),
+    /// List and describe the vendor integrations (`virustotal`, `slack`, …).
+    #[command(subcommand)]
+    Integrations(commands::integrations::IntegrationsCommand),
     /// Extract indicators, take emails apart, normalise alerts.
     #[command(subcommand)]
     Intel(commands::intel::IntelCommand),
@@ -101,6 +104,7 @@ fn main() -> ExitCode {
             Command::Credential(command) => commands::credential::run(command).await,
             Command::Resource(command) => commands::resource::run(command).await,
             Command::Actions(command) => commands::actions::run(command),
+            Command::Integrations(command) => commands::integrations::run(command),
             Command::Intel(command) => commands::intel::run(command),
         }
     });

@@ -12,6 +12,8 @@ pub enum ActionsCommand {
     List {
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        library: super::LibraryArgs,
     },
     /// Describe one action type: behaviour, ports, options and an example.
     Describe {
@@ -19,6 +21,8 @@ pub enum ActionsCommand {
         r#type: String,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        library: super::LibraryArgs,
     },
 }
 
@@ -38,9 +42,9 @@ pub fn spec_json(spec: &ActionSpec) -> Value {
 }
 
 pub fn run(command: ActionsCommand) -> Result<ExitCode> {
-    let registry = muster_actions::registry();
     match command {
-        ActionsCommand::List { json } => {
+        ActionsCommand::List { json, library } => {
+            let registry = library.registry()?;
             let specs: Vec<&ActionSpec> = registry.iter().map(|a| a.spec()).collect();
             if json {
                 let list: Vec<Value> = specs.iter().map(|s| spec_json(s)).collect();
@@ -53,7 +57,12 @@ pub fn run(command: ActionsCommand) -> Result<ExitCode> {
                 }
             }
         }
-        ActionsCommand::Describe { r#type, json } => {
+        ActionsCommand::Describe {
+            r#type,
+            json,
+            library,
+        } => {
+            let registry = library.registry()?;
             let Some(action) = registry.get(&r#type) else {
                 let known: Vec<&str> = registry.iter().map(|a| a.spec().kind.as_ref()).collect();
                 bail!("unknown action type `{type}` (known: {})", known.join(", "));

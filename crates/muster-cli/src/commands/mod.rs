@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod credential;
+pub mod integrations;
 pub mod intel;
 pub mod playbook;
 pub mod resource;
@@ -11,10 +12,38 @@ pub mod serve;
 pub mod validate;
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use muster_actions::integrations::Library;
+use muster_engine::Registry;
 use muster_model::load::Diagnostic;
+
+use crate::config::Config;
+
+/// Where commands that work without a server find the operator's integrations: the
+/// configuration's `[engine] integrations_dir`, else `<data-dir>/integrations`.
+#[derive(clap::Args, Clone)]
+pub struct LibraryArgs {
+    /// The data directory whose `muster.toml` and `integrations/` apply.
+    #[arg(long, env = "MUSTER_DATA_DIR", default_value = "muster-data")]
+    pub data_dir: PathBuf,
+    /// A configuration file (default: `<data-dir>/muster.toml` when present).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+impl LibraryArgs {
+    /// The built-in integrations and the operator's.
+    pub fn library(&self) -> Result<Library> {
+        Config::load(self.config.as_deref(), &self.data_dir)?.integrations(&self.data_dir)
+    }
+
+    /// Every action type: the built-in ones and the integrations.
+    pub fn registry(&self) -> Result<Registry> {
+        Ok(muster_actions::registry_with(&self.library()?))
+    }
+}
 
 /// Reads a file, or standard input for `-`.
 pub fn read_input(path: &Path) -> Result<String> {

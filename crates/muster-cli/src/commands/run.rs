@@ -36,6 +36,9 @@ pub struct RunArgs {
     /// `allow = ["127.0.0.1/32"]`.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// A data directory whose `integrations/` apply (the run itself uses a temporary store).
+    #[arg(long, env = "MUSTER_DATA_DIR", default_value = "muster-data")]
+    data_dir: PathBuf,
 }
 
 fn read_event(spec: &str) -> Result<Value> {
@@ -80,7 +83,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     };
     let engine = Engine::new(
         Arc::new(store.clone()),
-        muster_actions::registry(),
+        settings.registry(&args.data_dir)?,
         services,
         config,
     );

@@ -56,7 +56,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let services = config.services()?;
     let engine = Engine::new(
         Arc::new(store),
-        muster_actions::registry(),
+        config.registry(&args.data_dir)?,
         services,
         muster_engine::EngineConfig {
             master_key: Some(master_key.key),

@@ -16,10 +16,12 @@ pub struct ValidateArgs {
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    library: super::LibraryArgs,
 }
 
 pub fn run(args: ValidateArgs) -> Result<ExitCode> {
-    let registry = muster_actions::registry();
+    let registry = args.library.registry()?;
     let expressions = Expressions::new();
     let mut all_valid = true;
     let mut results = Vec::new();
