@@ -60,8 +60,8 @@ fn the_registry_has_every_integration_action() {
     for kind in [
         "virustotal.ip_report",
         "virustotal.url_submit",
-        "abuseipdb.check",
-        "abuseipdb.report",
+        "abuseipdb.check_ip",
+        "abuseipdb.report_ip",
         "urlscan.submit",
         "urlscan.result",
         "greynoise.community_lookup",
@@ -104,7 +104,7 @@ fn the_registry_has_every_integration_action() {
     assert!(!spec.side_effects);
     assert!(
         registry
-            .get("abuseipdb.report")
+            .get("abuseipdb.report_ip")
             .unwrap()
             .spec()
             .side_effects
@@ -353,4 +353,21 @@ async fn an_operators_integration_runs_through_the_engine() {
     let out = outputs_of(&events, "look")[0];
     assert_eq!(out["status"], 200);
     assert_eq!(out["body"], json!({"risk": "high"}));
+}
+
+#[test]
+fn the_design_example_loads_with_the_real_integrations() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../muster-model/tests/playbooks/valid/design_example.yaml"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let registry = muster_actions::registry();
+    let expressions = muster_model::expr::Expressions::new();
+    if let Err(diagnostics) =
+        muster_engine::CompiledPlaybook::load("design_example.yaml", &text, &registry, &expressions)
+    {
+        let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+        panic!("{}", lines.join("\n"));
+    }
 }

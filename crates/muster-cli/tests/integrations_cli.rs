@@ -114,7 +114,7 @@ fn describe_a_vendor_says_which_credential_to_create() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("abuseipdb.report  Report an IP address for abuse."),
+        stdout.contains("abuseipdb.report_ip  Report an IP address for abuse."),
         "{stdout}"
     );
 }

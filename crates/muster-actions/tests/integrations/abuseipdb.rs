@@ -51,7 +51,7 @@ async fn check_sends_the_key_and_shapes_the_answer() {
     let t = engine().await;
     let (run, events) = call(
         &t,
-        "abuseipdb.check",
+        "abuseipdb.check_ip",
         &options(
             &server,
             "      ip: \"{{ start.ip }}\"\n      max_age_days: 30",
@@ -86,7 +86,7 @@ async fn verbose_asks_for_the_reports() {
     let t = engine().await;
     let (run, events) = call(
         &t,
-        "abuseipdb.check",
+        "abuseipdb.check_ip",
         &options(&server, "      ip: 203.0.113.7\n      verbose: true"),
         json!({}),
     )
@@ -114,7 +114,7 @@ async fn report_posts_the_categories_as_a_comma_separated_form_field() {
     let t = engine().await;
     let (run, events) = call(
         &t,
-        "abuseipdb.report",
+        "abuseipdb.report_ip",
         &options(
             &server,
             "      ip: 203.0.113.7\n      categories: [18, 22]\n      comment: SSH brute force",
@@ -150,7 +150,7 @@ async fn a_second_report_within_fifteen_minutes_is_rate_limited_with_retry_after
         .await;
     let t = engine().await;
     t.install(&support::playbook_with_retry(
-        "abuseipdb.report",
+        "abuseipdb.report_ip",
         &options(&server, "      ip: 203.0.113.7\n      categories: [18]"),
         "{ attempts: 2, backoff: 10ms }",
     ))
@@ -176,7 +176,7 @@ async fn an_invalid_address_is_a_permanent_error_in_abuseipdbs_words() {
     let t = engine().await;
     let (run, _) = call(
         &t,
-        "abuseipdb.check",
+        "abuseipdb.check_ip",
         &options(&server, "      ip: \"999.1.1.1\""),
         json!({}),
     )
@@ -195,7 +195,7 @@ async fn an_input_that_is_not_an_address_is_refused_before_anything_is_sent() {
     let t = engine().await;
     let (run, _) = call(
         &t,
-        "abuseipdb.check",
+        "abuseipdb.check_ip",
         &options(&server, "      ip: \"{{ start.ip }}\""),
         json!({"ip": "1.2.3.4/../../report"}),
     )
