@@ -143,7 +143,7 @@ pub(crate) async fn exchange(
             BodyMode::Json if !fetched.status.is_success() => BodyMode::Auto,
             mode => mode,
         };
-        let body = body_value(&fetched, page_mode)?;
+        let body = body_value(&fetched, page_mode, ctx.credentials.redactor())?;
         let mut output = json!({
             "status": fetched.status.as_u16(),
             "headers": header_map(&fetched.headers),

@@ -2,6 +2,7 @@
 //! JSON or text, with a clear error when JSON was asked for and something else arrived.
 
 use muster_engine::ActionError;
+use muster_engine::credentials::Redactor;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::{Map, Value};
 
@@ -31,8 +32,13 @@ impl BodyMode {
     }
 }
 
-/// The body as a JSON value.
-pub fn body_value(fetched: &Fetched, mode: BodyMode) -> Result<Value, ActionError> {
+/// The body as a JSON value. `redactor` hides secrets in the start of the body that an
+/// error quotes (before it is cut, so that no partial secret is left to escape redaction).
+pub fn body_value(
+    fetched: &Fetched,
+    mode: BodyMode,
+    redactor: &Redactor,
+) -> Result<Value, ActionError> {
     let bytes = &fetched.body;
     let text = || Value::String(String::from_utf8_lossy(bytes).into_owned());
     let content_type = content_type(&fetched.headers);
@@ -43,7 +49,7 @@ pub fn body_value(fetched: &Fetched, mode: BodyMode) -> Result<Value, ActionErro
                 "the response from `{}` is not JSON ({}, {}): {e}",
                 fetched.url,
                 content_type.unwrap_or("no content type"),
-                preview(bytes)
+                preview(redactor.redact(&String::from_utf8_lossy(bytes)).as_bytes())
             ))
         }),
         BodyMode::Auto => {
@@ -113,16 +119,16 @@ mod tests {
     fn json_is_parsed_when_declared_or_asked_for() {
         let json = fetched("application/json; charset=utf-8", "{\"a\":1}");
         assert_eq!(
-            body_value(&json, BodyMode::Auto).unwrap(),
+            body_value(&json, BodyMode::Auto, &Redactor::default()).unwrap(),
             serde_json::json!({"a": 1})
         );
         let plain = fetched("text/plain", "{\"a\":1}");
         assert_eq!(
-            body_value(&plain, BodyMode::Auto).unwrap(),
+            body_value(&plain, BodyMode::Auto, &Redactor::default()).unwrap(),
             Value::String("{\"a\":1}".into())
         );
         assert_eq!(
-            body_value(&plain, BodyMode::Json).unwrap(),
+            body_value(&plain, BodyMode::Json, &Redactor::default()).unwrap(),
             serde_json::json!({"a": 1})
         );
     }
@@ -130,7 +136,7 @@ mod tests {
     #[test]
     fn a_body_that_is_not_json_when_json_was_asked_for_is_explained() {
         let html = fetched("text/html", "<html><body>Gateway\ntimeout</body></html>");
-        let error = body_value(&html, BodyMode::Json).unwrap_err();
+        let error = body_value(&html, BodyMode::Json, &Redactor::default()).unwrap_err();
         assert_eq!(error.class, muster_engine::ErrorClass::Permanent);
         assert!(error.message.contains("is not JSON"), "{}", error.message);
         assert!(error.message.contains("text/html"), "{}", error.message);
@@ -139,5 +145,18 @@ mod tests {
             "{}",
             error.message
         );
+    }
+
+    #[test]
+    fn a_secret_cut_by_the_quoted_start_is_still_hidden() {
+        let redactor = Redactor::default();
+        redactor.learn("api", ["0123456789abcdef-secret".to_string()]);
+        // The secret starts before the 60th byte and ends after it.
+        let body = format!("{}0123456789abcdef-secret and more", "x".repeat(50));
+        let error = body_value(&fetched("text/plain", &body), BodyMode::Json, &redactor)
+            .unwrap_err()
+            .message;
+        assert!(error.contains("[redacted:"), "{error}");
+        assert!(!error.contains("0123456789"), "{error}");
     }
 }
