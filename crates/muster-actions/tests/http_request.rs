@@ -343,3 +343,57 @@ async fn a_failed_eager_get_counts_as_the_first_attempt() {
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_permanent_eager_failure_is_resolved_without_a_second_request() {
+    let server = MockServer::start().await;
+    let t = common::engine().await;
+    let with_error_port = format!(
+        r#"
+name: lookup
+actions:
+  - id: start
+    type: manual
+  - id: reputation
+    type: http_request
+    options: {{ url: "{}/api/v2/check" }}
+  - id: not_found
+    type: exit
+    options: {{ output: {{ missing: "{{{{ reputation.details.status }}}}" }} }}
+links: [start -> reputation, reputation.error -> not_found]
+"#,
+        server.uri()
+    );
+    for (yaml, expected) in [
+        (playbook(&server.uri(), ""), RunStatus::Failed),
+        (with_error_port, RunStatus::Succeeded),
+    ] {
+        server.reset().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": "no such ip"})))
+            .mount(&server)
+            .await;
+        t.install(&yaml).await;
+        let request = muster_engine::TriggerRequest {
+            playbook: "lookup".into(),
+            trigger: None,
+            output: json!({"ip": "203.0.113.7"}),
+            once_key: None,
+            even_if_disabled: false,
+        };
+        let (run, _) = t
+            .engine
+            .trigger_and_wait(request, std::time::Duration::from_secs(10))
+            .await
+            .unwrap();
+        let (record, _) = t.finish(run, std::time::Duration::from_secs(10)).await;
+        assert_eq!(record.status, expected, "{:?}", record.error);
+        if expected == RunStatus::Succeeded {
+            assert_eq!(record.output, Some(json!({"missing": 404})));
+        } else {
+            let error = record.error.unwrap().to_string();
+            assert!(error.contains("404"), "{error}");
+        }
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    }
+}

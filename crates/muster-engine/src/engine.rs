@@ -589,12 +589,14 @@ impl Engine {
 impl Inner {
     /// Creates the task that runs `action` on `node`, claimed by this process when it has
     /// room (then with the job that runs it here), due for any worker otherwise.
+    /// `action_state` is handed to its first execution.
     pub(crate) fn new_task(
         self: &Arc<Self>,
         compiled: &Arc<CompiledPlaybook>,
         run: RunId,
         action: &CompiledAction,
         node: &Arc<ContextNode>,
+        action_state: Option<Value>,
         now: i64,
     ) -> (NewTask, Option<Job>) {
         let id = TaskId::new();
@@ -604,7 +606,7 @@ impl Inner {
                     id,
                     run_id: run,
                     attempt: 1,
-                    state: None,
+                    state: action_state.clone(),
                 };
                 let job = Job::new(
                     self,
@@ -628,7 +630,7 @@ impl Inner {
             action: action.id().to_string(),
             input_event: node.event,
             state,
-            action_state: None,
+            action_state: action_state.map(|s| s.to_string()),
             attempt: 1,
         };
         (task, job)

@@ -159,7 +159,10 @@ async fn execute_once(inner: &Arc<Inner>, job: &Job) -> Result<(), StoreError> {
         None => None,
     };
     let now = now_millis();
-    let result = run_action(inner, playbook, action, &job.task, &job.input, now).await;
+    let result = match replayed_failure(job.task.state.as_ref()) {
+        Some(error) => Err(error),
+        None => run_action(inner, playbook, action, &job.task, &job.input, now).await,
+    };
     let mut resolved = resolve(inner, job, action, result).await;
     // Submit only once the write that created this task is durable: a task whose creation
     // failed must not record anything or start further work. (It executed speculatively
@@ -227,6 +230,32 @@ pub(crate) async fn run_action(
     metrics::counter!("muster_action_executions_total", "type" => kind, "outcome" => outcome_label)
         .increment(1);
     redact(inner.credentials.redactor(), result)
+}
+
+/// The task state that hands a failure which already happened (an eager attempt) to the
+/// task, which then resolves it instead of executing the action.
+const EAGER_FAILURE: &str = "eager_failure";
+
+pub(crate) fn failure_state(error: &ActionError) -> Value {
+    json!({ EAGER_FAILURE: {
+        "class": error.class.as_str(),
+        "message": error.message,
+        "details": error.details,
+    }})
+}
+
+fn replayed_failure(state: Option<&Value>) -> Option<ActionError> {
+    let failure = state?.get(EAGER_FAILURE)?;
+    let message = failure.get("message")?.as_str()?.to_string();
+    let mut error = match failure.get("class").and_then(Value::as_str) {
+        Some("transient") => ActionError::transient(message),
+        Some("rate_limited") => ActionError::rate_limited(message, None),
+        _ => ActionError::permanent(message),
+    };
+    if let Some(details) = failure.get("details").filter(|d| !d.is_null()) {
+        error = error.with_details(details.clone());
+    }
+    Some(error)
 }
 
 /// Why a task waits before attempt `next`.

@@ -23,7 +23,7 @@ use crate::action::Outcome;
 use crate::compiled::{CompiledAction, CompiledPlaybook};
 use crate::context::TaskInfo;
 use crate::engine::Inner;
-use crate::execute::{Job, retry_reason, run_action};
+use crate::execute::{Job, failure_state, retry_reason, run_action};
 use crate::retry::retry_delay;
 
 /// Most steps executed inline for one write.
@@ -89,6 +89,7 @@ pub(crate) async fn follow(
     }
     let mut budget = INLINE_BUDGET;
     while let Some((action, input)) = queue.pop_front() {
+        let mut failed = None;
         if budget > 0 && inlinable(playbook, action, reach) {
             budget -= 1;
             let task = TaskInfo {
@@ -100,22 +101,25 @@ pub(crate) async fn follow(
             let result = run_action(inner, playbook, action, &task, &input, now).await;
             if let Err(error) = &result
                 && !action.implementation.spec().inline
-                && let Some(delay) = retry_delay(&action.retry, error, 2)
             {
-                // The eager attempt reached the far end: it counts, and the retry waits its
-                // back-off like any other, instead of repeating the request at once.
-                followers.tasks.push(NewTask {
-                    id: task.id,
-                    action: action.id().to_string(),
-                    input_event: input.event,
-                    state: NewTaskState::Waiting {
-                        run_at: Some(now + delay.as_millis() as i64),
-                        reason: retry_reason(action, error, 2),
-                    },
-                    action_state: None,
-                    attempt: 2,
-                });
-                continue;
+                // The eager attempt reached the far end: it counts. A retry waits its back-off
+                // like any other; otherwise the task resolves this failure (error port or a
+                // failed run) without sending the request again.
+                if let Some(delay) = retry_delay(&action.retry, error, 2) {
+                    followers.tasks.push(NewTask {
+                        id: task.id,
+                        action: action.id().to_string(),
+                        input_event: input.event,
+                        state: NewTaskState::Waiting {
+                            run_at: Some(now + delay.as_millis() as i64),
+                            reason: retry_reason(action, error, 2),
+                        },
+                        action_state: None,
+                        attempt: 2,
+                    });
+                    continue;
+                }
+                failed = Some(failure_state(error));
             }
             if let Ok(outcome) = result
                 && plain(&outcome)
@@ -145,10 +149,10 @@ pub(crate) async fn follow(
                 }
                 continue;
             }
-            // Other errors, waits and state changes take the ordinary path as a task of their
-            // own, which executes the action again.
+            // Waits, state changes and failures of quick steps take the ordinary path as a
+            // task of their own, which executes the action again.
         }
-        let (task, job) = inner.new_task(playbook, run, action, &input, now);
+        let (task, job) = inner.new_task(playbook, run, action, &input, failed.take(), now);
         followers.tasks.push(task);
         followers.jobs.extend(job);
     }
