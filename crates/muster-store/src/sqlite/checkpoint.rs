@@ -2,9 +2,9 @@
 //!
 //! SQLite normally checkpoints inside the committing connection when the WAL passes 1,000
 //! pages, which stalls the writer (and everyone waiting for a commit) while megabytes are
-//! copied into the database file. Instead the writer's automatic checkpoint is set high, as a
-//! safety net, and this thread runs passive checkpoints on its own connection, which copy
-//! committed pages without blocking the writer.
+//! copied into the database file. Instead this thread runs passive checkpoints on its own
+//! connection, which copy committed pages without blocking the writer, and the writer's
+//! automatic checkpoint only finishes the job (see [`WRITER_AUTOCHECKPOINT_PAGES`]).
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -18,8 +18,12 @@ use crate::{Result, StoreError};
 /// How often the WAL is checkpointed.
 const INTERVAL: Duration = Duration::from_millis(250);
 
-/// WAL size (pages) at which the writer checkpoints by itself, should this thread fall behind.
-pub const WRITER_AUTOCHECKPOINT_PAGES: i64 = 16_384;
+/// WAL size (pages) at which the writer checkpoints by itself. Under sustained writes this
+/// thread's passive checkpoints never reach the WAL's last frame, so only the writer's own
+/// checkpoint lets the WAL restart; most pages are copied by then, so it is short if it comes
+/// often. 2,048 pages (8 MB) was measured against 4,096 and 16,384 with the benchmark
+/// workload: the shortest commit stalls for the same throughput.
+pub const WRITER_AUTOCHECKPOINT_PAGES: i64 = 2_048;
 
 /// The checkpoint thread; stops when dropped.
 pub struct Checkpointer {
