@@ -598,6 +598,10 @@ async fn once_keys_start_a_run_only_once() {
     }
     let runs = store.runs(&RunFilter::default()).await.unwrap();
     assert_eq!(runs.total, 1);
+    // Retention removes the key with its run: the key may start a run again.
+    let pruned = store.prune_runs("pb", now_millis() + 1, 100).await.unwrap();
+    assert_eq!(pruned, 1);
+    store.start_run(make()).await.unwrap();
 }
 
 #[tokio::test]

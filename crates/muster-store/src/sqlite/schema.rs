@@ -139,6 +139,10 @@ const MIGRATIONS: &[&str] = &[
         value BLOB NOT NULL
     );
     "#,
+    // 3: once-only keys are pruned with their run.
+    r#"
+    CREATE INDEX once_keys_by_run ON once_keys (run_id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -17,6 +17,10 @@ pub fn prune_runs(conn: &Connection, playbook: &str, before: Millis, limit: u32)
             .execute([id])?;
         conn.prepare_cached("DELETE FROM runs WHERE id = ?1")?
             .execute([id])?;
+        // The once-only keys that started it go with it, or they would pile up forever
+        // (one per webhook Idempotency-Key, one per email).
+        conn.prepare_cached("DELETE FROM once_keys WHERE run_id = ?1")?
+            .execute([id])?;
     }
     Ok(ids.len() as u64)
 }
