@@ -152,7 +152,7 @@ pub(crate) async fn follow(
             // Waits, state changes and failures of quick steps take the ordinary path as a
             // task of their own, which executes the action again.
         }
-        let (task, job) = inner.new_task(playbook, run, action, &input, failed.take(), now);
+        let (task, job) = inner.new_task(playbook, run, action, &input, failed, now);
         followers.tasks.push(task);
         followers.jobs.extend(job);
     }
