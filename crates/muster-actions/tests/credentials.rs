@@ -448,3 +448,48 @@ links: [start -> copy]
         "Bearer [redacted:api]"
     );
 }
+
+#[tokio::test]
+async fn a_token_refused_twice_is_a_clear_error_after_one_refresh() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth2/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "t0ken-without-rights", "expires_in": 3600})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/alerts"))
+        .respond_with(ResponseTemplate::new(401))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let t = common::engine().await;
+    t.set_credential(
+        "defender",
+        json!({
+            "type": "oauth2_client_credentials",
+            "token_url": format!("{}/oauth2/token", server.uri()),
+            "client_id": "muster",
+            "client_secret": "cl1ent-s3cret"
+        }),
+        &["127.0.0.1"],
+    )
+    .await;
+    t.install(&lookup(
+        &format!("{}/api/alerts", server.uri()),
+        "      auth: credentials.defender",
+    ))
+    .await;
+    let (run, _) = t.run("lookup", json!({})).await;
+    assert_eq!(run.status, RunStatus::Failed);
+    let error = run.error.unwrap().to_string();
+    assert!(
+        error.contains("401") && error.contains("also with a new token from credential `defender`"),
+        "{error}"
+    );
+    assert!(!error.contains("t0ken-without-rights"), "{error}");
+}

@@ -39,6 +39,15 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
+    /// The `auth` credential whose token is renewed on a 401 (so a final 401 came after a
+    /// fresh token).
+    pub fn refreshable_auth(&self) -> Option<&str> {
+        self.auth
+            .as_ref()
+            .filter(|a| auth::refreshable(a))
+            .map(|a| a.name.as_str())
+    }
+
     /// Builds the request that `rendered` (`http_request`'s options, rendered, credential
     /// references still unrevealed) describes; also returns the parsed options.
     pub async fn new(

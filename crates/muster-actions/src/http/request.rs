@@ -245,10 +245,18 @@ impl Action for HttpRequest {
                 output,
             } => {
                 if status.is_success() || options.fail_on_status == Some(false) {
-                    Ok(Outcome::emit(output))
-                } else {
-                    Err(errors::status_error(status, &headers).with_details(output))
+                    return Ok(Outcome::emit(output));
                 }
+                let mut error = errors::status_error(status, &headers).with_details(output);
+                if status == reqwest::StatusCode::UNAUTHORIZED
+                    && let Some(credential) = prepared.refreshable_auth()
+                {
+                    error.message = format!(
+                        "{} (also with a new token from credential `{credential}`)",
+                        error.message
+                    );
+                }
+                Err(error)
             }
         }
     }
