@@ -53,6 +53,9 @@ enum Command {
     /// Manage the credentials of a running server (values are never shown).
     #[command(subcommand)]
     Credential(commands::credential::CredentialCommand),
+    /// Rotate the master key that seals the credentials (with the server stopped).
+    #[command(subcommand)]
+    MasterKey(commands::master_key::MasterKeyCommand),
     /// Manage the resources (named non-secret values) of a running server.
     #[command(subcommand)]
     Resource(commands::resource::ResourceCommand),
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::run::run(args).await,
             Command::Validate(args) => commands::validate::run(args),
             Command::Playbook(command) => commands::playbook::run(command).await,
+            Command::MasterKey(command) => commands::master_key::run(command).await,
             Command::Runs(command) => commands::runs::run(command).await,
             Command::Credential(command) => commands::credential::run(command).await,
             Command::Resource(command) => commands::resource::run(command).await,

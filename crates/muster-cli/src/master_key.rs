@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use muster_engine::MasterKey;
 use muster_store::Store;
 
@@ -36,6 +36,7 @@ pub async fn load(
         });
     }
     let path: PathBuf = file.map_or_else(|| data_dir.join("master-key"), Path::to_path_buf);
+    finish_rotation(&path, store).await?;
     let exists = path.try_exists().unwrap_or(true);
     if !exists && store.setting(KEY_CHECK).await?.is_some() {
         bail!(
@@ -53,4 +54,54 @@ pub async fn load(
         format!("generated into {}", path.display())
     };
     Ok(Loaded { key, source })
+}
+
+/// Where a rotation writes the new key before it is committed.
+pub fn pending_path(key_file: &Path) -> PathBuf {
+    let mut name = key_file.as_os_str().to_owned();
+    name.push(".new");
+    PathBuf::from(name)
+}
+
+/// Puts the new key file in place of the old one, durably.
+pub fn replace(new: &Path, key_file: &Path) -> Result<()> {
+    std::fs::rename(new, key_file)
+        .with_context(|| format!("moving {} to {}", new.display(), key_file.display()))?;
+    if let Some(dir) = key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Completes a rotation that stopped between re-sealing and replacing the key file: the
+/// pending key is kept if the store was sealed with it, dropped otherwise.
+async fn finish_rotation(key_file: &Path, store: &dyn Store) -> Result<()> {
+    let pending = pending_path(key_file);
+    if !pending.exists() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(&pending)
+        .with_context(|| format!("reading {}", pending.display()))?;
+    let key = MasterKey::parse(&text).map_err(|e| anyhow!("{}: {e}", pending.display()))?;
+    let committed = match store.setting(KEY_CHECK).await? {
+        Some(check) => muster_engine::credentials::is_key_check(&key, &check),
+        None => false,
+    };
+    if committed {
+        replace(&pending, key_file)?;
+        eprintln!(
+            "finished an interrupted master key rotation: {} now holds the new key",
+            key_file.display()
+        );
+    } else {
+        std::fs::remove_file(&pending)
+            .with_context(|| format!("removing {}", pending.display()))?;
+        eprintln!(
+            "removed {} left by a master key rotation that did not complete",
+            pending.display()
+        );
+    }
+    Ok(())
 }

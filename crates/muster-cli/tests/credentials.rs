@@ -463,3 +463,97 @@ async fn the_key_file_is_made_once_and_a_lost_key_stops_start_up() {
     let list = muster.get("/api/v1/credentials").await;
     assert_eq!(list["items"][0]["name"], "vt");
 }
+
+#[tokio::test]
+async fn the_master_key_rotates_and_an_interrupted_rotation_is_finished_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut muster = Muster::start(&data).await;
+    let port = muster.port;
+    let mock = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/lookup"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .mount(&mock)
+        .await;
+    muster
+        .import(&format!(
+            "name: lookup\nactions:\n  - id: start\n    type: manual\n  - id: call\n    type: http_request\n    options:\n      url: \"{}/lookup\"\n      headers: {{ x-apikey: \"{{{{ credentials.vt }}}}\" }}\nlinks: [start -> call]\n",
+            mock.uri()
+        ))
+        .await;
+    let (code, _, stderr) = cli(
+        &muster.url,
+        &[
+            "credential",
+            "set",
+            "vt",
+            "--type",
+            "text",
+            "--value",
+            "-",
+            "--allowed-domain",
+            "127.0.0.1",
+        ],
+        Some(VT_KEY),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let key_file = data.join("master-key");
+    let old_key = std::fs::read_to_string(&key_file).unwrap();
+
+    // While the server runs, the data directory is locked.
+    let rotate = |extra: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_muster"))
+            .args(["master-key", "rotate", "--data-dir", data.to_str().unwrap()])
+            .args(extra)
+            .env("MUSTER_LOG", "warn")
+            .env_remove("MUSTER_MASTER_KEY")
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let (code, _, stderr) = rotate(&[]);
+    assert_ne!(code, 0, "rotated under a running server");
+    assert!(stderr.contains("still running"), "{stderr}");
+    muster.kill();
+
+    let (code, stdout, stderr) = rotate(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("re-sealed 1 credential(s) under a new master key"),
+        "{stdout}"
+    );
+    let new_key = std::fs::read_to_string(&key_file).unwrap();
+    assert_ne!(new_key, old_key);
+    assert!(!data.join("master-key.new").exists());
+    let mut muster = Muster::start_on(&data, port).await;
+    assert_eq!(key_sent(&muster, &mock).await, VT_KEY);
+    muster.kill();
+
+    // A rotation that stopped after re-sealing: the new key waits in `master-key.new` and the
+    // old one is still in place. The start keeps the key the store was sealed with.
+    std::fs::write(data.join("master-key.new"), &new_key).unwrap();
+    std::fs::write(&key_file, &old_key).unwrap();
+    let mut muster = Muster::start_on(&data, port).await;
+    assert!(
+        muster
+            .log()
+            .contains("finished an interrupted master key rotation"),
+        "{}",
+        muster.log()
+    );
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), new_key);
+    assert_eq!(key_sent(&muster, &mock).await, VT_KEY);
+    muster.kill();
+
+    // One that stopped before: the pending key is dropped.
+    std::fs::write(data.join("master-key.new"), &old_key).unwrap();
+    let muster = Muster::start_on(&data, port).await;
+    assert!(!data.join("master-key.new").exists());
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), new_key);
+    assert_eq!(key_sent(&muster, &mock).await, VT_KEY);
+}

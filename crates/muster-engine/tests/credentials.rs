@@ -125,3 +125,47 @@ async fn bad_names_and_domains_are_rejected_before_anything_is_written() {
     }
     assert!(credentials.list().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn rekeying_reseals_everything_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let old = MasterKey::generate();
+    let credentials = Credentials::new(store.clone(), Some(old.clone()));
+    credentials.verify_key().await.unwrap();
+    for name in ["a", "b"] {
+        credentials
+            .set(new(name, &format!("value-of-{name}"), &["api.example.com"]))
+            .await
+            .unwrap();
+    }
+    let new_key = MasterKey::generate();
+    assert_eq!(credentials.rekey(&new_key).await.unwrap(), 2);
+    let rekeyed = Credentials::new(store.clone(), Some(new_key.clone()));
+    rekeyed.verify_key().await.unwrap();
+    assert_eq!(
+        rekeyed.unseal("b").await.unwrap().value_of(None).unwrap(),
+        "value-of-b"
+    );
+    assert!(
+        Credentials::new(store.clone(), Some(old))
+            .verify_key()
+            .await
+            .is_err()
+    );
+
+    // A credential that does not open stops the rotation before anything is written.
+    let mut broken = store.credential("a").await.unwrap().unwrap();
+    broken.sealed = vec![1, 2, 3];
+    store.put_credential(broken).await.unwrap();
+    let err = rekeyed.rekey(&MasterKey::generate()).await.unwrap_err();
+    assert!(
+        matches!(err, CredentialError::Sealed(ref name) if name == "a"),
+        "{err}"
+    );
+    rekeyed.verify_key().await.unwrap();
+    assert_eq!(
+        rekeyed.unseal("b").await.unwrap().value_of(None).unwrap(),
+        "value-of-b"
+    );
+}

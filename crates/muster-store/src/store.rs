@@ -86,6 +86,13 @@ pub trait Store: Send + Sync + 'static {
     async fn resource(&self, name: &str) -> Result<Option<ResourceRecord>>;
     async fn resources(&self) -> Result<Vec<ResourceRecord>>;
     async fn delete_resource(&self, name: &str) -> Result<bool>;
+    /// Replaces every credential's sealed value and one setting (the master key check) in
+    /// one transaction: a master-key rotation is all or nothing.
+    async fn reseal_credentials(
+        &self,
+        sealed: Vec<(String, Vec<u8>)>,
+        setting: (String, Vec<u8>),
+    ) -> Result<()>;
     async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Stores `value` under `key` unless the key is set (by any process); returns the value
     /// stored now.

@@ -4,6 +4,7 @@ pub mod actions;
 pub mod credential;
 pub mod integrations;
 pub mod intel;
+pub mod master_key;
 pub mod playbook;
 pub mod resource;
 pub mod run;

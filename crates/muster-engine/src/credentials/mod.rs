@@ -211,13 +211,14 @@ impl Credentials {
             .store
             .init_setting(KEY_CHECK, key.seal(KEY_CHECK, KEY_CHECK_TEXT))
             .await?;
-        match key.open(KEY_CHECK, &stored) {
-            Some(text) if text == KEY_CHECK_TEXT => Ok(()),
-            _ => Err(CredentialError::MasterKey(
+        if is_key_check(key, &stored) {
+            Ok(())
+        } else {
+            Err(CredentialError::MasterKey(
                 "the master key does not match the one this data directory's credentials were \
                  sealed with; set MUSTER_MASTER_KEY (or restore <data-dir>/master-key) to that key"
                     .into(),
-            )),
+            ))
         }
     }
 
@@ -325,6 +326,26 @@ impl Credentials {
         })
     }
 
+    /// Re-seals every credential under `new` and records `new` as the store's key, in one
+    /// transaction; nothing changes when any credential does not open with the current key.
+    /// Returns how many credentials were re-sealed. This service keeps the old key: make a
+    /// new one with `new` afterwards.
+    pub async fn rekey(&self, new: &MasterKey) -> Result<usize, CredentialError> {
+        self.verify_key().await?;
+        let key = self.key()?;
+        let mut sealed = Vec::new();
+        for record in self.store.credentials().await? {
+            let plaintext = key
+                .open(&record.name, &record.sealed)
+                .ok_or_else(|| CredentialError::Sealed(record.name.clone()))?;
+            sealed.push((record.name.clone(), new.seal(&record.name, &plaintext)));
+        }
+        let count = sealed.len();
+        let check = (KEY_CHECK.to_string(), new.seal(KEY_CHECK, KEY_CHECK_TEXT));
+        self.store.reseal_credentials(sealed, check).await?;
+        Ok(count)
+    }
+
     /// Replaces the credential references in `text` with their static values, after checking
     /// that each credential may be sent to `host`.
     pub async fn reveal(&self, text: &str, host: &str) -> Result<String, CredentialError> {
@@ -347,6 +368,11 @@ impl Credentials {
                 .map(str::to_string)
         })
     }
+}
+
+/// Whether `check` (the store's key check setting) was sealed with `key`.
+pub fn is_key_check(key: &MasterKey, check: &[u8]) -> bool {
+    key.open(KEY_CHECK, check).as_deref() == Some(KEY_CHECK_TEXT)
 }
 
 fn check_name(name: &str) -> Result<(), CredentialError> {

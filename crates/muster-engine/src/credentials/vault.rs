@@ -66,19 +66,22 @@ impl MasterKey {
         match std::fs::read_to_string(path) {
             Ok(text) => Self::parse(&text)
                 .map_err(|e| CredentialError::MasterKey(format!("{}: {e}", path.display()))),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                let bytes = rand::random::<[u8; 32]>();
-                let text = base64::engine::general_purpose::STANDARD.encode(bytes);
-                write_private(path, &text).map_err(|e| {
-                    CredentialError::MasterKey(format!("creating {}: {e}", path.display()))
-                })?;
-                Ok(Self::from_bytes(bytes))
-            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Self::create(path),
             Err(err) => Err(CredentialError::MasterKey(format!(
                 "reading {}: {err}",
                 path.display()
             ))),
         }
+    }
+
+    /// Writes a new random key to a new file at `path` (mode 0600, synced to disk); fails if
+    /// the file exists.
+    pub fn create(path: &Path) -> Result<Self, CredentialError> {
+        let bytes = rand::random::<[u8; 32]>();
+        let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+        write_private(path, &text)
+            .map_err(|e| CredentialError::MasterKey(format!("creating {}: {e}", path.display())))?;
+        Ok(Self::from_bytes(bytes))
     }
 
     /// Encrypts `plaintext`, bound to `context` (the credential's name).

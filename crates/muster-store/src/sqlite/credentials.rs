@@ -67,6 +67,30 @@ pub fn delete(conn: &Connection, name: &str) -> Result<bool> {
     Ok(removed == 1)
 }
 
+pub fn reseal(
+    conn: &Connection,
+    sealed: &[(String, Vec<u8>)],
+    (key, value): &(String, Vec<u8>),
+) -> Result<()> {
+    for (name, bytes) in sealed {
+        let changed = conn
+            .prepare_cached("UPDATE credentials SET sealed = ?2 WHERE name = ?1")?
+            .execute(params![name, bytes])?;
+        if changed != 1 {
+            return Err(crate::StoreError::NotFound {
+                kind: "credential",
+                id: name.clone(),
+            });
+        }
+    }
+    conn.prepare_cached(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = ?2",
+    )?
+    .execute(params![key, value])?;
+    Ok(())
+}
+
 pub fn setting(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>> {
     Ok(conn
         .prepare_cached("SELECT value FROM settings WHERE key = ?1")?

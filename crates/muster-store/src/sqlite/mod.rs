@@ -300,6 +300,15 @@ impl Store for SqliteStore {
         self.write(move |conn| resources::delete(conn, &name)).await
     }
 
+    async fn reseal_credentials(
+        &self,
+        sealed: Vec<(String, Vec<u8>)>,
+        setting: (String, Vec<u8>),
+    ) -> Result<()> {
+        self.write(move |conn| credentials::reseal(conn, &sealed, &setting))
+            .await
+    }
+
     async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let key = key.to_string();
         self.read(move |conn| credentials::setting(conn, &key))
