@@ -44,14 +44,33 @@ impl Redactor {
 
     /// `text` with secrets and credential markers replaced.
     pub fn redact(&self, text: &str) -> String {
+        self.known().redact(text)
+    }
+
+    /// Whether `text` holds anything [`redact`](Self::redact) would change.
+    pub fn needs(&self, text: &str) -> bool {
+        self.known().needs(text)
+    }
+
+    /// Redacts every string (and key) in a JSON value, in place.
+    pub fn redact_json(&self, value: &mut Value) {
+        self.known().redact_json(value);
+    }
+
+    fn known(&self) -> std::sync::RwLockReadGuard<'_, Known> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Known {
+    fn redact(&self, text: &str) -> String {
         let text = if has_references(text) {
             replace_references::<()>(text, |r| Ok(format!("[redacted:{}]", r.name)))
                 .unwrap_or_default()
         } else {
             text.to_string()
         };
-        let known = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        match &known.matcher {
+        match &self.matcher {
             Some(matcher) if matcher.is_match(&text) => {
                 let mut out = String::with_capacity(text.len());
                 let mut last = 0;
@@ -59,7 +78,7 @@ impl Redactor {
                     out.push_str(&text[last..found.start()]);
                     out.push_str(&format!(
                         "[redacted:{}]",
-                        known.secrets[found.pattern().as_usize()].1
+                        self.secrets[found.pattern().as_usize()].1
                     ));
                     last = found.end();
                 }
@@ -70,17 +89,12 @@ impl Redactor {
         }
     }
 
-    /// Whether `text` holds anything [`redact`](Self::redact) would change.
-    pub fn needs(&self, text: &str) -> bool {
-        if has_references(text) {
-            return true;
-        }
-        let known = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        known.matcher.as_ref().is_some_and(|m| m.is_match(text))
+    fn needs(&self, text: &str) -> bool {
+        has_references(text) || self.matcher.as_ref().is_some_and(|m| m.is_match(text))
     }
 
-    /// Redacts every string (and key) in a JSON value, in place.
-    pub fn redact_json(&self, value: &mut Value) {
+    /// One lock for the whole value: this runs on every action's output.
+    fn redact_json(&self, value: &mut Value) {
         match value {
             Value::String(text) if self.needs(text) => *text = self.redact(text),
             Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
