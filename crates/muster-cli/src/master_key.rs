@@ -10,10 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use muster_engine::MasterKey;
+use muster_engine::credentials::{KEY_CHECK, is_key_check};
 use muster_store::Store;
-
-/// The store setting that proves which key sealed the credentials (written by the engine).
-const KEY_CHECK: &str = "master_key_check";
 
 /// The key, and where it came from (for the start-up message; never the key itself).
 pub struct Loaded {
@@ -86,7 +84,7 @@ async fn finish_rotation(key_file: &Path, store: &dyn Store) -> Result<()> {
         .with_context(|| format!("reading {}", pending.display()))?;
     let key = MasterKey::parse(&text).map_err(|e| anyhow!("{}: {e}", pending.display()))?;
     let committed = match store.setting(KEY_CHECK).await? {
-        Some(check) => muster_engine::credentials::is_key_check(&key, &check),
+        Some(check) => is_key_check(&key, &check),
         None => false,
     };
     if committed {

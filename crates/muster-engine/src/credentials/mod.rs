@@ -25,8 +25,9 @@ pub use vault::MasterKey;
 
 use crate::action::ActionError;
 
-/// The setting that proves which master key sealed this store's credentials.
-const KEY_CHECK: &str = "master_key_check";
+/// The store setting that proves which master key sealed this store's credentials (see
+/// [`is_key_check`]).
+pub const KEY_CHECK: &str = "master_key_check";
 const KEY_CHECK_TEXT: &[u8] = b"muster master key check";
 
 /// Why a credential could not be written or used. Messages never contain secret values.
