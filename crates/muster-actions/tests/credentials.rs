@@ -30,6 +30,22 @@ links: [start -> call]
     )
 }
 
+/// An OAuth 2.0 client credential `defender` whose token endpoint is `server`'s.
+async fn set_defender(t: &TestEngine, server: &MockServer) {
+    t.set_credential(
+        "defender",
+        json!({
+            "type": "oauth2_client_credentials",
+            "token_url": format!("{}/oauth2/token", server.uri()),
+            "client_id": "muster",
+            "client_secret": "cl1ent-s3cret",
+            "scope": "alerts.read"
+        }),
+        &["127.0.0.1"],
+    )
+    .await;
+}
+
 /// Every text the run recorded: events, error and reason.
 async fn recorded(t: &TestEngine, run: &muster_store::RunRecord) -> String {
     let events = t.store.run_events(run.id).await.unwrap();
@@ -251,18 +267,7 @@ async fn oauth2_tokens_are_cached_and_refreshed_once_after_a_401() {
         .mount(&server)
         .await;
     let t = common::engine().await;
-    t.set_credential(
-        "defender",
-        json!({
-            "type": "oauth2_client_credentials",
-            "token_url": format!("{}/oauth2/token", server.uri()),
-            "client_id": "muster",
-            "client_secret": "cl1ent-s3cret",
-            "scope": "alerts.read"
-        }),
-        &["127.0.0.1"],
-    )
-    .await;
+    set_defender(&t, &server).await;
     t.install(&lookup(
         &format!("{}/api/alerts", server.uri()),
         "      auth: credentials.defender",
@@ -290,17 +295,7 @@ async fn a_rejected_client_secret_is_a_clear_error() {
         .mount(&server)
         .await;
     let t = common::engine().await;
-    t.set_credential(
-        "defender",
-        json!({
-            "type": "oauth2_client_credentials",
-            "token_url": format!("{}/oauth2/token", server.uri()),
-            "client_id": "muster",
-            "client_secret": "cl1ent-s3cret"
-        }),
-        &["127.0.0.1"],
-    )
-    .await;
+    set_defender(&t, &server).await;
     t.install(&lookup(&server.uri(), "      auth: credentials.defender"))
         .await;
     let (run, _) = t.run("lookup", json!({})).await;
@@ -468,17 +463,7 @@ async fn a_token_refused_twice_is_a_clear_error_after_one_refresh() {
         .mount(&server)
         .await;
     let t = common::engine().await;
-    t.set_credential(
-        "defender",
-        json!({
-            "type": "oauth2_client_credentials",
-            "token_url": format!("{}/oauth2/token", server.uri()),
-            "client_id": "muster",
-            "client_secret": "cl1ent-s3cret"
-        }),
-        &["127.0.0.1"],
-    )
-    .await;
+    set_defender(&t, &server).await;
     t.install(&lookup(
         &format!("{}/api/alerts", server.uri()),
         "      auth: credentials.defender",

@@ -46,6 +46,43 @@ fn cli(url: &str, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     (output.status.code().unwrap_or(-1), stdout, stderr)
 }
 
+/// A mock API and the `lookup` playbook, which sends credential `vt` to it as `x-apikey`.
+async fn lookup_playbook(muster: &Muster) -> MockServer {
+    let mock = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/lookup"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .mount(&mock)
+        .await;
+    muster
+        .import(&format!(
+            "name: lookup\nactions:\n  - id: start\n    type: manual\n  - id: call\n    type: http_request\n    options:\n      url: \"{}/lookup\"\n      headers: {{ x-apikey: \"{{{{ credentials.vt }}}}\" }}\nlinks: [start -> call]\n",
+            mock.uri()
+        ))
+        .await;
+    mock
+}
+
+/// `muster credential set vt` with `VT_KEY` from standard input, allowed to loopback.
+fn set_vt(url: &str) {
+    let (code, _, stderr) = cli(
+        url,
+        &[
+            "credential",
+            "set",
+            "vt",
+            "--type",
+            "text",
+            "--value",
+            "-",
+            "--allowed-domain",
+            "127.0.0.1",
+        ],
+        Some(VT_KEY),
+    );
+    assert_eq!(code, 0, "{stderr}");
+}
+
 /// Runs the `lookup` playbook and returns the `x-apikey` header the mock received.
 async fn key_sent(muster: &Muster, mock: &MockServer) -> String {
     let response = support::client()
@@ -75,18 +112,7 @@ async fn credential_commands_read_values_from_stdin_files_and_fields() {
     let dir = tempfile::tempdir().unwrap();
     let muster = Muster::start(&dir.path().join("data")).await;
     let url = muster.url.clone();
-    let mock = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/lookup"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
-        .mount(&mock)
-        .await;
-    muster
-        .import(&format!(
-            "name: lookup\nactions:\n  - id: start\n    type: manual\n  - id: call\n    type: http_request\n    options:\n      url: \"{}/lookup\"\n      headers: {{ x-apikey: \"{{{{ credentials.vt }}}}\" }}\nlinks: [start -> call]\n",
-            mock.uri()
-        ))
-        .await;
+    let mock = lookup_playbook(&muster).await;
 
     // From standard input, without the newline `echo` adds.
     let (code, stdout, stderr) = cli(
@@ -404,22 +430,7 @@ async fn the_key_file_is_made_once_and_a_lost_key_stops_start_up() {
         !log.contains(key.trim()),
         "the start-up message shows the key"
     );
-    let (code, _, stderr) = cli(
-        &muster.url,
-        &[
-            "credential",
-            "set",
-            "vt",
-            "--type",
-            "text",
-            "--value",
-            "-",
-            "--allowed-domain",
-            "127.0.0.1",
-        ],
-        Some(VT_KEY),
-    );
-    assert_eq!(code, 0, "{stderr}");
+    set_vt(&muster.url);
     let port = muster.port;
     muster.kill();
 
@@ -470,34 +481,8 @@ async fn the_master_key_rotates_and_an_interrupted_rotation_is_finished_at_start
     let data = dir.path().join("data");
     let mut muster = Muster::start(&data).await;
     let port = muster.port;
-    let mock = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/lookup"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
-        .mount(&mock)
-        .await;
-    muster
-        .import(&format!(
-            "name: lookup\nactions:\n  - id: start\n    type: manual\n  - id: call\n    type: http_request\n    options:\n      url: \"{}/lookup\"\n      headers: {{ x-apikey: \"{{{{ credentials.vt }}}}\" }}\nlinks: [start -> call]\n",
-            mock.uri()
-        ))
-        .await;
-    let (code, _, stderr) = cli(
-        &muster.url,
-        &[
-            "credential",
-            "set",
-            "vt",
-            "--type",
-            "text",
-            "--value",
-            "-",
-            "--allowed-domain",
-            "127.0.0.1",
-        ],
-        Some(VT_KEY),
-    );
-    assert_eq!(code, 0, "{stderr}");
+    let mock = lookup_playbook(&muster).await;
+    set_vt(&muster.url);
     let key_file = data.join("master-key");
     let old_key = std::fs::read_to_string(&key_file).unwrap();
 
