@@ -26,7 +26,8 @@ pub struct CompiledAction {
     pub handles_errors: bool,
     /// Whether executing it can change something outside Muster (see `ActionSpec`).
     pub side_effects: bool,
-    /// Whether an option mentions `resources`, which are then loaded for each execution.
+    /// Whether an option's expression mentions `resources`, which are then loaded for each
+    /// execution.
     pub uses_resources: bool,
 }
 
@@ -116,9 +117,7 @@ impl CompiledPlaybook {
                     .map(|n| Arc::new(Semaphore::new(n.max(1) as usize))),
                 handles_errors,
                 side_effects: implementation.side_effects(def),
-                uses_resources: serde_json::Value::Object(def.options.clone())
-                    .to_string()
-                    .contains("resources"),
+                uses_resources: def.options.values().any(mentions_resources),
                 implementation,
             });
         }
@@ -184,5 +183,18 @@ impl CompiledPlaybook {
         self.triggers()
             .find(|a| a.kind() == "manual")
             .or_else(|| self.triggers().next())
+    }
+}
+
+/// Whether an expression in `value` may read `resources` (a plain string that only contains
+/// the word, such as a URL path, does not count).
+fn mentions_resources(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => {
+            (text.contains("{{") || text.contains("{%")) && text.contains("resources")
+        }
+        serde_json::Value::Array(items) => items.iter().any(mentions_resources),
+        serde_json::Value::Object(map) => map.values().any(mentions_resources),
+        _ => false,
     }
 }
