@@ -21,6 +21,7 @@ use serde_json::{Map, Value, json};
 
 use super::HttpClient;
 use super::credentials::RequestSecrets;
+use super::exchange::build_request;
 use super::send::OutboundRequest;
 
 /// Tokens are renewed this long before they expire.
@@ -188,37 +189,19 @@ pub(crate) async fn token(
             ttl,
             ..
         } => {
-            let mut request = OutboundRequest::get(parse_url(unsealed, url)?);
-            request.method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes())
-                .map_err(|_| token_error(unsealed, &format!("`{method}` is not a method")))?;
-            for (name, value) in headers {
-                let text = value
-                    .as_str()
-                    .map_or_else(|| value.to_string(), str::to_string);
-                if let (Ok(name), Ok(value)) = (
-                    HeaderName::from_bytes(name.as_bytes()),
-                    HeaderValue::from_str(&text),
-                ) {
-                    request.headers.insert(name, value);
-                }
-            }
+            // The login request is an `http_request` of the credential's own (no
+            // idempotency key: a login is not a write to de-duplicate).
+            parse_url(unsealed, url)?;
+            let mut options =
+                json!({"url": url, "method": method, "headers": headers, "idempotency_key": ""});
             if let Some(json) = json {
-                request
-                    .headers
-                    .insert("content-type", HeaderValue::from_static("application/json"));
-                request.body = Some(json.to_string().into());
+                options["json"] = json.clone();
             } else if let Some(form) = form {
-                let body = url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(form.iter().map(|(k, v)| {
-                        (k, v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                    }))
-                    .finish();
-                request.headers.insert(
-                    "content-type",
-                    HeaderValue::from_static("application/x-www-form-urlencoded"),
-                );
-                request.body = Some(body.into());
+                options["form"] = Value::Object(form.clone());
             }
+            let request = crate::options::parse(options)
+                .and_then(|options| build_request(&options, ""))
+                .map_err(|e| token_error(unsealed, &format!("its login request: {}", e.message)))?;
             let (body, response_headers) = login_raw(client, unsealed, &request).await?;
             let token = match token_path.strip_prefix("headers.") {
                 Some(header) => response_headers
