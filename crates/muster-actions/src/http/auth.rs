@@ -143,30 +143,22 @@ pub(crate) async fn token(
             scope,
             audience,
         } => {
-            let mut form = vec![
-                ("grant_type", "client_credentials"),
-                ("client_id", client_id.as_str()),
-                ("client_secret", client_secret.as_str()),
-            ];
+            let mut form = json!({
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": client_secret,
+            });
             if let Some(scope) = scope {
-                form.push(("scope", scope));
+                form["scope"] = json!(scope);
             }
             if let Some(audience) = audience {
-                form.push(("audience", audience));
+                form["audience"] = json!(audience);
             }
-            let body = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(form)
-                .finish();
-            let mut request = OutboundRequest::get(parse_url(unsealed, token_url)?);
-            request.method = reqwest::Method::POST;
-            request.headers.insert(
-                "content-type",
-                HeaderValue::from_static("application/x-www-form-urlencoded"),
-            );
-            request
-                .headers
-                .insert("accept", HeaderValue::from_static("application/json"));
-            request.body = Some(body.into());
+            let request = login_request(
+                unsealed,
+                json!({"url": token_url, "method": "POST", "form": form,
+                       "headers": {"accept": "application/json"}}),
+            )?;
             let answer = login(client, unsealed, &request).await?;
             let token = answer
                 .get("access_token")
@@ -189,19 +181,13 @@ pub(crate) async fn token(
             ttl,
             ..
         } => {
-            // The login request is an `http_request` of the credential's own (no
-            // idempotency key: a login is not a write to de-duplicate).
-            parse_url(unsealed, url)?;
-            let mut options =
-                json!({"url": url, "method": method, "headers": headers, "idempotency_key": ""});
+            let mut options = json!({"url": url, "method": method, "headers": headers});
             if let Some(json) = json {
                 options["json"] = json.clone();
             } else if let Some(form) = form {
                 options["form"] = Value::Object(form.clone());
             }
-            let request = crate::options::parse(options)
-                .and_then(|options| build_request(&options, ""))
-                .map_err(|e| token_error(unsealed, &format!("its login request: {}", e.message)))?;
+            let request = login_request(unsealed, options)?;
             let (body, response_headers) = login_raw(client, unsealed, &request).await?;
             let token = match token_path.strip_prefix("headers.") {
                 Some(header) => response_headers
@@ -285,6 +271,17 @@ fn token_error(unsealed: &Unsealed, message: &str) -> ActionError {
         "credential `{}`: getting a token failed: {message}",
         unsealed.name
     ))
+}
+
+/// A token request described as `http_request` options, built by its request builder (with
+/// no idempotency key: a login is not a write to de-duplicate), to a URL the credential allows.
+fn login_request(unsealed: &Unsealed, mut options: Value) -> Result<OutboundRequest, ActionError> {
+    let url = options["url"].as_str().unwrap_or_default().to_string();
+    parse_url(unsealed, &url)?;
+    options["idempotency_key"] = json!("");
+    crate::options::parse(options)
+        .and_then(|options| build_request(&options, ""))
+        .map_err(|e| token_error(unsealed, &format!("its token request: {}", e.message)))
 }
 
 /// Sends a login request whose body carries the credential's secret, only to its domains.
