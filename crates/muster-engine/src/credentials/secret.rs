@@ -141,7 +141,7 @@ impl Secret {
             Secret::Basic { username, .. } => empty("username", username),
             Secret::Header { name, value } => {
                 empty("value", value)?;
-                reqwest_header_name(name)
+                check_header_name(name)
             }
             Secret::OAuth2ClientCredentials {
                 token_url,
@@ -302,7 +302,7 @@ fn http_url(field: &str, text: &str) -> Result<(), String> {
     }
 }
 
-fn reqwest_header_name(name: &str) -> Result<(), String> {
+fn check_header_name(name: &str) -> Result<(), String> {
     let valid = !name.is_empty()
         && name
             .bytes()
